@@ -1,0 +1,440 @@
+"""Set-based writes to silver and the run ledger.
+
+A page is loaded in one transaction: its rows are COPYed into temporary staging
+tables, then one statement per table moves them into silver. Only jobs whose
+`content_hash` changed get their children rewritten and a `job_version` row; the
+rest only have `last_seen_at` bumped. No per-row statements.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import psycopg
+from psycopg import sql
+from psycopg.rows import dict_row
+from psycopg.types.json import Jsonb
+
+from tasman_etl.errors import DatabaseError
+from tasman_etl.transform import (
+    CATEGORY_COLUMNS,
+    DETAILS_COLUMNS,
+    GRADE_COLUMNS,
+    HIRING_PATH_COLUMNS,
+    JOB_COLUMNS,
+    LOCATION_COLUMNS,
+    PageRows,
+)
+
+__all__ = [
+    "LoadCounts",
+    "PageRecord",
+    "finish_run",
+    "get_run",
+    "list_pages",
+    "list_runs",
+    "load_page_rows",
+    "record_page",
+    "start_run",
+    "upsert_codelist",
+]
+
+Conn = psycopg.Connection[Any]
+
+_CHILD_TABLES: tuple[tuple[str, str, tuple[str, ...]], ...] = (
+    ("job_location", "stg_location", LOCATION_COLUMNS),
+    ("job_category", "stg_category", CATEGORY_COLUMNS),
+    ("job_grade", "stg_grade", GRADE_COLUMNS),
+    ("job_hiring_path", "stg_hiring_path", HIRING_PATH_COLUMNS),
+    ("job_details", "stg_details", DETAILS_COLUMNS),
+)
+
+
+@dataclass(frozen=True)
+class LoadCounts:
+    """What one page did to silver."""
+
+    inserted: int
+    updated: int
+    unchanged: int
+    quarantined: int
+
+
+@dataclass(frozen=True)
+class PageRecord:
+    """Ledger facts about one page, written with its load."""
+
+    run_id: str
+    page_key: str
+    part: str
+    page: int
+    source: str | None
+    bronze_key: str | None
+    sha256: str | None
+    fetched_at: datetime | None = None
+
+
+def _ident_list(columns: Sequence[str]) -> sql.Composed:
+    return sql.SQL(", ").join(sql.Identifier(c) for c in columns)
+
+
+def _create_staging(cur: psycopg.Cursor[Any], stage: str, target: str,
+                    columns: Sequence[str]) -> None:
+    """A temp table with `columns` typed like `target` (control_number stands for job_id)."""
+    select_cols = [
+        sql.SQL("NULL::text AS control_number") if c == "control_number" and target != "job"
+        else sql.Identifier(c)
+        for c in columns
+    ]
+    cur.execute(
+        sql.SQL("CREATE TEMP TABLE {} ON COMMIT DROP AS SELECT {} FROM {} WITH NO DATA").format(
+            sql.Identifier(stage), sql.SQL(", ").join(select_cols), sql.Identifier(target)
+        )
+    )
+
+
+def _copy(cur: psycopg.Cursor[Any], table: str, columns: Sequence[str],
+          rows: Iterable[Sequence[Any]]) -> None:
+    with cur.copy(
+        sql.SQL("COPY {} ({}) FROM STDIN").format(sql.Identifier(table), _ident_list(columns))
+    ) as copy:
+        for row in rows:
+            copy.write_row(row)
+
+
+def _job_update_set() -> sql.Composed:
+    content = [c for c in JOB_COLUMNS if c != "control_number"]
+    sets = [sql.SQL("{0} = EXCLUDED.{0}").format(sql.Identifier(c)) for c in content]
+    sets += [
+        sql.SQL("ingest_run_id = EXCLUDED.ingest_run_id"),
+        sql.SQL("last_seen_at = GREATEST(j.last_seen_at, EXCLUDED.last_seen_at)"),
+        sql.SQL("first_seen_at = LEAST(j.first_seen_at, EXCLUDED.first_seen_at)"),
+        sql.SQL("last_seen_run_id = EXCLUDED.last_seen_run_id"),
+        sql.SQL("inactive_since = NULL"),
+        sql.SQL("updated_at = now()"),
+    ]
+    return sql.SQL(", ").join(sets)
+
+
+_UPSERT_JOB = sql.SQL(
+    """
+    WITH up AS (
+        INSERT INTO job AS j ({cols}, first_seen_at, last_seen_at, ingest_run_id, last_seen_run_id)
+        SELECT {cols}, %(seen)s, %(seen)s, %(run)s, %(run)s FROM stg_job
+        ON CONFLICT (control_number) DO UPDATE SET {sets}
+        WHERE j.content_hash IS DISTINCT FROM EXCLUDED.content_hash
+        RETURNING j.job_id, j.control_number, (j.xmax = 0) AS inserted
+    )
+    INSERT INTO stg_changed (job_id, control_number, inserted) SELECT * FROM up
+    """
+).format(cols=_ident_list(JOB_COLUMNS), sets=_job_update_set())
+
+_TOUCH_UNCHANGED = """
+    UPDATE job AS j
+       SET last_seen_at = GREATEST(j.last_seen_at, %(seen)s),
+           last_seen_run_id = %(run)s,
+           inactive_since = NULL
+      FROM stg_job AS s
+     WHERE j.control_number = s.control_number
+       AND NOT EXISTS (SELECT 1 FROM stg_changed c WHERE c.control_number = s.control_number)
+"""
+
+_CLOSE_VERSIONS = """
+    UPDATE job_version AS v SET valid_to = GREATEST(v.valid_from, %(seen)s)
+      FROM stg_changed AS c
+     WHERE v.job_id = c.job_id AND v.valid_to IS NULL AND NOT c.inserted
+"""
+
+_OPEN_VERSIONS = """
+    INSERT INTO job_version (job_id, control_number, content_hash, run_id, valid_from, snapshot)
+    SELECT j.job_id, j.control_number, j.content_hash, %(run)s, %(seen)s, j.raw_json
+      FROM stg_changed AS c JOIN job AS j USING (job_id)
+"""
+
+_QUARANTINE_COLUMNS = (
+    "run_id", "source", "page_key", "page_sha256", "item_index", "control_number", "reason",
+    "raw_json", "raw_text",
+)
+
+
+def _child_rewrite(cur: psycopg.Cursor[Any], table: str, stage: str,
+                   columns: Sequence[str]) -> None:
+    cur.execute(
+        sql.SQL(
+            "DELETE FROM {} AS t USING stg_changed AS c WHERE t.job_id = c.job_id AND NOT c.inserted"
+        ).format(sql.Identifier(table))
+    )
+    payload_cols = [c for c in columns if c != "control_number"]
+    cur.execute(
+        sql.SQL(
+            "INSERT INTO {t} (job_id, {cols}) SELECT c.job_id, {scols} "
+            "FROM {s} AS s JOIN stg_changed AS c USING (control_number)"
+        ).format(
+            t=sql.Identifier(table),
+            cols=_ident_list(payload_cols),
+            scols=sql.SQL(", ").join(sql.Identifier("s", c) for c in payload_cols),
+            s=sql.Identifier(stage),
+        )
+    )
+
+
+def load_page_rows(conn: Conn, rows: PageRows, *, record: PageRecord, seen_at: datetime,
+                   extra_ledger: Mapping[str, Any] | None = None) -> LoadCounts:
+    """Load one page's rows and its ledger entry in a single transaction.
+
+    Idempotent: loading the same rows again inserts and updates nothing.
+    """
+    params = {"seen": seen_at, "run": record.run_id}
+    try:
+        with conn.transaction(), conn.cursor() as cur:
+            # ON COMMIT DROP only fires at a real commit; inside an outer transaction the
+            # previous page's staging tables may still exist.
+            cur.execute(_DROP_STAGING)
+            _create_staging(cur, "stg_job", "job", JOB_COLUMNS)
+            cur.execute(
+                "CREATE TEMP TABLE stg_changed (job_id bigint PRIMARY KEY, control_number text "
+                "NOT NULL, inserted boolean NOT NULL) ON COMMIT DROP"
+            )
+            _copy(cur, "stg_job", JOB_COLUMNS, rows.jobs)
+            cur.execute(_UPSERT_JOB, params)
+            cur.execute(_TOUCH_UNCHANGED, params)
+            unchanged = cur.rowcount
+            cur.execute("SELECT count(*) FILTER (WHERE inserted), count(*) FILTER (WHERE NOT "
+                        "inserted) FROM stg_changed")
+            counted = cur.fetchone()
+            assert counted is not None
+            inserted, updated = int(counted[0]), int(counted[1])
+            if inserted or updated:
+                for table, stage, columns in _CHILD_TABLES:
+                    _create_staging(cur, stage, table, columns)
+                    _copy(cur, stage, columns, getattr(rows, _ROWS_ATTR[table]))
+                    _child_rewrite(cur, table, stage, columns)
+                cur.execute(_CLOSE_VERSIONS, params)
+                cur.execute(_OPEN_VERSIONS, params)
+            quarantined = _write_quarantine(cur, rows, record)
+            counts = LoadCounts(inserted, updated, unchanged, quarantined)
+            _write_page_ledger(cur, record, rows, counts, extra_ledger or {})
+    except psycopg.Error as exc:
+        raise DatabaseError(f"loading {record.page_key} of run {record.run_id} failed: "
+                            f"{type(exc).__name__}: {exc}".strip()) from exc
+    return counts
+
+
+_DROP_STAGING = (
+    "DROP TABLE IF EXISTS pg_temp.stg_job, pg_temp.stg_changed, pg_temp.stg_location, "
+    "pg_temp.stg_category, pg_temp.stg_grade, pg_temp.stg_hiring_path, pg_temp.stg_details, "
+    "pg_temp.stg_quarantine"
+)
+
+_ROWS_ATTR = {
+    "job_location": "locations",
+    "job_category": "categories",
+    "job_grade": "grades",
+    "job_hiring_path": "hiring_paths",
+    "job_details": "details",
+}
+
+
+def _write_quarantine(cur: psycopg.Cursor[Any], rows: PageRows, record: PageRecord) -> int:
+    if not rows.quarantine:
+        return 0
+    cur.execute(
+        sql.SQL("CREATE TEMP TABLE stg_quarantine ON COMMIT DROP AS SELECT {} FROM quarantine "
+                "WITH NO DATA").format(_ident_list(_QUARANTINE_COLUMNS))
+    )
+    _copy(
+        cur,
+        "stg_quarantine",
+        _QUARANTINE_COLUMNS,
+        (
+            (record.run_id, record.bronze_key or record.source or record.page_key, record.page_key,
+             record.sha256, q.item_index, q.control_number, q.reason,
+             q.raw_text if q.storable else None, None if q.storable else q.raw_text)
+            for q in rows.quarantine
+        ),
+    )
+    cur.execute(
+        sql.SQL("INSERT INTO quarantine ({c}) SELECT {c} FROM stg_quarantine "
+                "ON CONFLICT DO NOTHING").format(c=_ident_list(_QUARANTINE_COLUMNS))
+    )
+    return len(rows.quarantine)
+
+
+def _write_page_ledger(cur: psycopg.Cursor[Any], record: PageRecord, rows: PageRows,
+                       counts: LoadCounts, extra: Mapping[str, Any]) -> None:
+    cur.execute(
+        """
+        INSERT INTO ingest_page (run_id, page_key, part, page, status, source, bronze_key, sha256,
+                                 items, inserted, updated, unchanged, quarantined, duplicates,
+                                 attempts, error, dq, fetched_at, loaded_at)
+        VALUES (%(run_id)s, %(page_key)s, %(part)s, %(page)s, 'loaded', %(source)s, %(bronze_key)s,
+                %(sha256)s, %(items)s, %(inserted)s, %(updated)s, %(unchanged)s, %(quarantined)s,
+                %(duplicates)s, %(attempts)s, NULL, %(dq)s, %(fetched_at)s, now())
+        ON CONFLICT (run_id, page_key) DO UPDATE SET
+            status = 'loaded', source = EXCLUDED.source, bronze_key = EXCLUDED.bronze_key,
+            sha256 = EXCLUDED.sha256, items = EXCLUDED.items, inserted = EXCLUDED.inserted,
+            updated = EXCLUDED.updated, unchanged = EXCLUDED.unchanged,
+            quarantined = EXCLUDED.quarantined, duplicates = EXCLUDED.duplicates,
+            attempts = GREATEST(ingest_page.attempts, EXCLUDED.attempts), error = NULL,
+            dq = COALESCE(EXCLUDED.dq, ingest_page.dq),
+            fetched_at = COALESCE(EXCLUDED.fetched_at, ingest_page.fetched_at),
+            loaded_at = now()
+        """,
+        {
+            "run_id": record.run_id, "page_key": record.page_key, "part": record.part,
+            "page": record.page, "source": record.source, "bronze_key": record.bronze_key,
+            "sha256": record.sha256, "items": rows.items, "inserted": counts.inserted,
+            "updated": counts.updated, "unchanged": counts.unchanged,
+            "quarantined": counts.quarantined, "duplicates": rows.duplicates,
+            "attempts": int(extra.get("attempts", 1)),
+            "dq": Jsonb(extra["dq"]) if extra.get("dq") is not None else None,
+            "fetched_at": record.fetched_at,
+        },
+    )
+
+
+def record_page(conn: Conn, record: PageRecord, *, status: str, error: str | None = None,
+                items: int | None = None, attempts: int = 1,
+                dq: Mapping[str, Any] | None = None) -> None:
+    """Write a page's ledger row without loading it (pending, fetched, failed or held)."""
+    try:
+        with conn.transaction():
+            conn.execute(
+                """
+                INSERT INTO ingest_page (run_id, page_key, part, page, status, source, bronze_key,
+                                         sha256, items, attempts, error, dq, fetched_at)
+                VALUES (%(run_id)s, %(page_key)s, %(part)s, %(page)s, %(status)s, %(source)s,
+                        %(bronze_key)s, %(sha256)s, %(items)s, %(attempts)s, %(error)s, %(dq)s,
+                        %(fetched_at)s)
+                ON CONFLICT (run_id, page_key) DO UPDATE SET
+                    status = EXCLUDED.status,
+                    bronze_key = COALESCE(EXCLUDED.bronze_key, ingest_page.bronze_key),
+                    sha256 = COALESCE(EXCLUDED.sha256, ingest_page.sha256),
+                    items = COALESCE(EXCLUDED.items, ingest_page.items),
+                    attempts = ingest_page.attempts + EXCLUDED.attempts,
+                    error = EXCLUDED.error, dq = COALESCE(EXCLUDED.dq, ingest_page.dq),
+                    fetched_at = COALESCE(EXCLUDED.fetched_at, ingest_page.fetched_at)
+                """,
+                {
+                    "run_id": record.run_id, "page_key": record.page_key, "part": record.part,
+                    "page": record.page, "status": status, "source": record.source,
+                    "bronze_key": record.bronze_key, "sha256": record.sha256, "items": items,
+                    "attempts": attempts, "error": error, "dq": Jsonb(dict(dq)) if dq else None,
+                    "fetched_at": record.fetched_at,
+                },
+            )
+    except psycopg.Error as exc:
+        raise DatabaseError(f"recording {record.page_key} failed: {exc}") from exc
+
+
+def start_run(conn: Conn, run_id: str, *, command: str, params: Mapping[str, Any],
+              scope_hash: str | None, code_version: str) -> None:
+    """Create the ledger row of a run (status running). Resuming an existing run reopens it."""
+    try:
+        with conn.transaction():
+            conn.execute(
+                """
+                INSERT INTO ingest_run (run_id, command, status, params, scope_hash, code_version)
+                VALUES (%s, %s, 'running', %s, %s, %s)
+                ON CONFLICT (run_id) DO UPDATE SET status = 'running', finished_at = NULL,
+                    error = NULL
+                """,
+                (run_id, command, Jsonb(dict(params)), scope_hash, code_version),
+            )
+    except psycopg.Error as exc:
+        raise DatabaseError(f"cannot record run {run_id}: {exc}") from exc
+
+
+def finish_run(conn: Conn, run_id: str, *, status: str, summary: Mapping[str, Any],
+               complete: bool = False, error: str | None = None) -> None:
+    """Close a run's ledger row with its status and summary."""
+    try:
+        with conn.transaction():
+            conn.execute(
+                "UPDATE ingest_run SET status = %s, finished_at = now(), summary = %s, "
+                "complete = %s, error = %s WHERE run_id = %s",
+                (status, Jsonb(dict(summary)), complete, error, run_id),
+            )
+    except psycopg.Error as exc:
+        raise DatabaseError(f"cannot close run {run_id}: {exc}") from exc
+
+
+def list_runs(conn: Conn, *, limit: int = 20) -> list[dict[str, Any]]:
+    """The newest runs first, with their page status counts."""
+    with conn.cursor(row_factory=dict_row) as cur:
+        cur.execute(
+            """
+            SELECT r.run_id, r.command, r.status, r.started_at, r.finished_at, r.complete,
+                   r.summary, count(p.page_key) AS pages,
+                   count(p.page_key) FILTER (WHERE p.status = 'loaded') AS pages_loaded,
+                   count(p.page_key) FILTER (WHERE p.status IN ('failed', 'held')) AS pages_failed
+              FROM ingest_run r LEFT JOIN ingest_page p USING (run_id)
+             GROUP BY r.run_id
+             ORDER BY r.started_at DESC, r.run_id DESC
+             LIMIT %s
+            """,
+            (limit,),
+        )
+        return list(cur.fetchall())
+
+
+def get_run(conn: Conn, run_id: str) -> dict[str, Any] | None:
+    """One run's ledger row, or None."""
+    with conn.cursor(row_factory=dict_row) as cur:
+        cur.execute("SELECT * FROM ingest_run WHERE run_id = %s", (run_id,))
+        return cur.fetchone()
+
+
+def list_pages(conn: Conn, run_id: str) -> list[dict[str, Any]]:
+    """A run's pages in key order."""
+    with conn.cursor(row_factory=dict_row) as cur:
+        cur.execute(
+            "SELECT page_key, part, page, status, source, bronze_key, sha256, items, inserted, "
+            "updated, unchanged, quarantined, duplicates, attempts, error, dq "
+            "FROM ingest_page WHERE run_id = %s ORDER BY part, page",
+            (run_id,),
+        )
+        return list(cur.fetchall())
+
+
+def upsert_codelist(conn: Conn, name: str, values: Iterable[Mapping[str, Any]], *,
+                    date_generated: datetime | None, fetched_at: datetime) -> int:
+    """Replace-or-insert a codelist's values (set-based). Returns the number of values."""
+    columns = ("list_name", "code", "value", "last_modified", "is_disabled", "extra",
+               "date_generated", "fetched_at")
+    rows = [
+        (name, v["code"], v.get("value"), v.get("last_modified"), bool(v.get("is_disabled")),
+         Jsonb(dict(v.get("extra") or {})), date_generated, fetched_at)
+        for v in values
+    ]
+    try:
+        with conn.transaction(), conn.cursor() as cur:
+            cur.execute("DROP TABLE IF EXISTS pg_temp.stg_codelist")
+            cur.execute(
+                sql.SQL("CREATE TEMP TABLE stg_codelist ON COMMIT DROP AS SELECT {} FROM codelist "
+                        "WITH NO DATA").format(_ident_list(columns))
+            )
+            with cur.copy(sql.SQL("COPY stg_codelist ({}) FROM STDIN").format(
+                    _ident_list(columns))) as copy:
+                for row in _dedupe_codes(rows):
+                    copy.write_row(row)
+            cur.execute(
+                sql.SQL(
+                    "INSERT INTO codelist ({c}) SELECT {c} FROM stg_codelist "
+                    "ON CONFLICT (list_name, code) DO UPDATE SET value = EXCLUDED.value, "
+                    "last_modified = EXCLUDED.last_modified, is_disabled = EXCLUDED.is_disabled, "
+                    "extra = EXCLUDED.extra, date_generated = EXCLUDED.date_generated, "
+                    "fetched_at = EXCLUDED.fetched_at"
+                ).format(c=_ident_list(columns))
+            )
+    except psycopg.Error as exc:
+        raise DatabaseError(f"storing codelist {name} failed: {exc}") from exc
+    return len(rows)
+
+
+def _dedupe_codes(rows: list[tuple[Any, ...]]) -> Iterator[tuple[Any, ...]]:
+    """The last value of a code wins (the API repeats a few codes)."""
+    yield from {row[1]: row for row in rows}.values()

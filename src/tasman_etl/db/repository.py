@@ -269,17 +269,17 @@ def _write_page_ledger(cur: psycopg.Cursor[Any], record: PageRecord, rows: PageR
         """
         INSERT INTO ingest_page (run_id, page_key, part, page, status, source, bronze_key, sha256,
                                  items, inserted, updated, unchanged, quarantined, duplicates,
-                                 attempts, error, dq, fetched_at, loaded_at)
+                                 attempts, error, dq, control_numbers, fetched_at, loaded_at)
         VALUES (%(run_id)s, %(page_key)s, %(part)s, %(page)s, 'loaded', %(source)s, %(bronze_key)s,
                 %(sha256)s, %(items)s, %(inserted)s, %(updated)s, %(unchanged)s, %(quarantined)s,
-                %(duplicates)s, %(attempts)s, NULL, %(dq)s, %(fetched_at)s, now())
+                %(duplicates)s, %(attempts)s, NULL, %(dq)s, %(cns)s, %(fetched_at)s, now())
         ON CONFLICT (run_id, page_key) DO UPDATE SET
             status = 'loaded', source = EXCLUDED.source, bronze_key = EXCLUDED.bronze_key,
             sha256 = EXCLUDED.sha256, items = EXCLUDED.items, inserted = EXCLUDED.inserted,
             updated = EXCLUDED.updated, unchanged = EXCLUDED.unchanged,
             quarantined = EXCLUDED.quarantined, duplicates = EXCLUDED.duplicates,
             attempts = GREATEST(ingest_page.attempts, EXCLUDED.attempts), error = NULL,
-            dq = COALESCE(EXCLUDED.dq, ingest_page.dq),
+            dq = COALESCE(EXCLUDED.dq, ingest_page.dq), control_numbers = EXCLUDED.control_numbers,
             fetched_at = COALESCE(EXCLUDED.fetched_at, ingest_page.fetched_at),
             loaded_at = now()
         """,
@@ -291,7 +291,7 @@ def _write_page_ledger(cur: psycopg.Cursor[Any], record: PageRecord, rows: PageR
             "quarantined": counts.quarantined, "duplicates": rows.duplicates,
             "attempts": int(extra.get("attempts", 1)),
             "dq": Jsonb(extra["dq"]) if extra.get("dq") is not None else None,
-            "fetched_at": record.fetched_at,
+            "fetched_at": record.fetched_at, "cns": rows.control_numbers,
         },
     )
 
@@ -438,3 +438,156 @@ def upsert_codelist(conn: Conn, name: str, values: Iterable[Mapping[str, Any]], 
 def _dedupe_codes(rows: list[tuple[Any, ...]]) -> Iterator[tuple[Any, ...]]:
     """The last value of a code wins (the API repeats a few codes)."""
     yield from {row[1]: row for row in rows}.values()
+
+
+# ---------------------------------------------------------------- runs of `run`
+
+
+def scope_lock_key(scope_hash: str) -> int:
+    """A signed 64-bit advisory-lock key derived from a search scope hash."""
+    return int.from_bytes(bytes.fromhex(scope_hash[:16]), "big", signed=True)
+
+
+def try_lock_scope(conn: Conn, scope_hash: str) -> bool:
+    """Take the session-level advisory lock of a search scope; False if another run holds it."""
+    row = conn.execute("SELECT pg_try_advisory_lock(%s)", (scope_lock_key(scope_hash),)).fetchone()
+    if not conn.autocommit:
+        conn.commit()
+    return bool(row and row[0])
+
+
+def unlock_scope(conn: Conn, scope_hash: str) -> None:
+    """Release the scope lock taken by `try_lock_scope` (no-op when not held)."""
+    try:
+        conn.execute("SELECT pg_advisory_unlock(%s)", (scope_lock_key(scope_hash),))
+        if not conn.autocommit:
+            conn.commit()
+    except psycopg.Error:  # the session is gone; so is its lock
+        pass
+
+
+def running_runs(conn: Conn, scope_hash: str) -> list[str]:
+    """Runs of a scope still marked running (for the message when the lock is taken)."""
+    rows = conn.execute(
+        "SELECT run_id FROM ingest_run WHERE scope_hash = %s AND status = 'running' "
+        "ORDER BY started_at DESC", (scope_hash,)).fetchall()
+    return [r[0] for r in rows]
+
+
+@dataclass(frozen=True)
+class PartitionRecord:
+    """A planned partition as kept in the ledger."""
+
+    part: str
+    params: dict[str, Any]
+    api_total: int
+    pages: int
+    over_cap: bool
+
+
+def record_plan(conn: Conn, run_id: str, partitions: Sequence[PartitionRecord],
+                source: str) -> None:
+    """Store a run's partitions and a pending ledger row for each planned page (set-based)."""
+    try:
+        with conn.transaction(), conn.cursor() as cur:
+            with cur.copy("COPY ingest_partition (run_id, part, params, api_total, pages, over_cap)"
+                          " FROM STDIN") as copy:
+                for p in partitions:
+                    copy.write_row((run_id, p.part, Jsonb(p.params), p.api_total, p.pages,
+                                    p.over_cap))
+            cur.execute("DROP TABLE IF EXISTS pg_temp.stg_pages")
+            cur.execute("CREATE TEMP TABLE stg_pages (part text, page int) ON COMMIT DROP")
+            with cur.copy("COPY stg_pages (part, page) FROM STDIN") as copy:
+                for p in partitions:
+                    for number in range(1, p.pages + 1):
+                        copy.write_row((p.part, number))
+            cur.execute(
+                """
+                INSERT INTO ingest_page (run_id, page_key, part, page, status, source)
+                SELECT %s, CASE WHEN part = '' THEN format('page=%%s', lpad(page::text, 4, '0'))
+                               ELSE format('part=%%s/page=%%s', part, lpad(page::text, 4, '0')) END,
+                       part, page, 'pending', %s
+                  FROM stg_pages
+                ON CONFLICT (run_id, page_key) DO NOTHING
+                """,
+                (run_id, source),
+            )
+    except psycopg.Error as exc:
+        raise DatabaseError(f"cannot record the plan of run {run_id}: {exc}") from exc
+
+
+def load_plan(conn: Conn, run_id: str) -> list[PartitionRecord]:
+    """The partitions recorded for a run, in plan order."""
+    rows = conn.execute(
+        "SELECT part, params, api_total, pages, over_cap FROM ingest_partition WHERE run_id = %s "
+        "ORDER BY part", (run_id,)).fetchall()
+    return [PartitionRecord(r[0], r[1], r[2], r[3], r[4]) for r in rows]
+
+
+def page_statuses(conn: Conn, run_id: str) -> dict[str, str]:
+    """page_key -> status for a run."""
+    rows = conn.execute("SELECT page_key, status FROM ingest_page WHERE run_id = %s",
+                        (run_id,)).fetchall()
+    return {r[0]: r[1] for r in rows}
+
+
+def update_partition_counts(conn: Conn, run_id: str) -> list[dict[str, Any]]:
+    """Recompute each partition's fetched and unique rows from the ledger; return them."""
+    try:
+        with conn.transaction(), conn.cursor(row_factory=dict_row) as cur:
+            cur.execute(
+                """
+                WITH per_part AS (
+                    SELECT p.part,
+                           coalesce(sum(p.items), 0) AS fetched,
+                           coalesce(sum(p.quarantined), 0) AS quarantined
+                      FROM ingest_page p WHERE p.run_id = %(run)s GROUP BY p.part
+                ), uniq AS (
+                    SELECT p.part, count(DISTINCT cn) AS unique_rows
+                      FROM ingest_page p, unnest(p.control_numbers) AS cn
+                     WHERE p.run_id = %(run)s GROUP BY p.part
+                )
+                UPDATE ingest_partition AS t
+                   SET fetched = pp.fetched,
+                       unique_rows = coalesce(u.unique_rows, 0) + pp.quarantined
+                  FROM per_part pp LEFT JOIN uniq u USING (part)
+                 WHERE t.run_id = %(run)s AND t.part = pp.part
+                """,
+                {"run": run_id},
+            )
+            cur.execute(
+                "SELECT part, params, api_total, pages, over_cap, fetched, unique_rows "
+                "FROM ingest_partition WHERE run_id = %s ORDER BY part", (run_id,))
+            return list(cur.fetchall())
+    except psycopg.Error as exc:
+        raise DatabaseError(f"cannot count partitions of run {run_id}: {exc}") from exc
+
+
+def run_totals(conn: Conn, run_id: str) -> dict[str, int]:
+    """Totals over a run's pages (all invocations of a resumed run)."""
+    row = conn.execute(
+        """
+        SELECT count(*) FILTER (WHERE status = 'loaded'),
+               count(*) FILTER (WHERE status = 'failed'),
+               count(*) FILTER (WHERE status = 'held'),
+               count(*) FILTER (WHERE status = 'pending'),
+               coalesce(sum(items), 0), coalesce(sum(inserted), 0), coalesce(sum(updated), 0),
+               coalesce(sum(unchanged), 0), coalesce(sum(quarantined), 0),
+               coalesce(sum(duplicates), 0),
+               (SELECT count(DISTINCT cn) FROM ingest_page p2, unnest(p2.control_numbers) cn
+                 WHERE p2.run_id = %(run)s),
+               (SELECT count(cn) FROM ingest_page p3, unnest(p3.control_numbers) cn
+                 WHERE p3.run_id = %(run)s)
+          FROM ingest_page WHERE run_id = %(run)s
+        """,
+        {"run": run_id},
+    ).fetchone()
+    assert row is not None
+    keys = ("pages", "failed_pages", "held_pages", "pending_pages", "items", "inserted",
+            "updated", "unchanged", "quarantined", "in_page_duplicates", "unique_jobs",
+            "valid_rows")
+    totals = dict(zip(keys, (int(v) for v in row), strict=True))
+    totals["duplicates"] = totals.pop("in_page_duplicates") + (
+        totals["valid_rows"] - totals["unique_jobs"])
+    totals.pop("valid_rows")
+    return totals

@@ -39,7 +39,7 @@ CREATE TABLE ingest_page (
     part        text NOT NULL DEFAULT '',
     page        integer NOT NULL CHECK (page >= 1),
     status      text NOT NULL
-                CHECK (status IN ('pending', 'fetched', 'loaded', 'failed', 'held')),
+                CHECK (status IN ('pending', 'loaded', 'failed', 'held', 'skipped')),
     source      text,                          -- file name for `load`, endpoint for `run`
     bronze_key  text,
     sha256      text,                          -- SHA-256 of the payload bytes as received
@@ -52,6 +52,7 @@ CREATE TABLE ingest_page (
     attempts    integer NOT NULL DEFAULT 0,
     error       text,
     dq          jsonb,                         -- data-quality results for the page
+    control_numbers text[],                    -- valid control numbers on the page (dedupe, audit)
     fetched_at  timestamptz,
     loaded_at   timestamptz,
     PRIMARY KEY (run_id, page_key)

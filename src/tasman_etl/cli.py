@@ -1,0 +1,480 @@
+"""The `tasman-etl` command line: thin wrappers over the runner and the database layer.
+
+Only this module turns errors into exit codes: 0 success; 1 the command finished with
+failures (data kept in bronze/quarantine) or failed at run time; 2 bad configuration
+or usage (nothing written). Command output (tables, JSON, the run summary) goes to
+stdout; logs go to stderr.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import signal
+import sys
+import threading
+from collections.abc import Callable, Iterator
+from datetime import date, datetime
+from decimal import Decimal
+from functools import wraps
+from pathlib import Path
+from typing import Annotated, Any, ParamSpec, TypeVar
+
+import structlog
+import typer
+from pydantic import SecretStr
+
+from tasman_etl import __version__
+from tasman_etl.config import Settings, load_settings
+from tasman_etl.errors import ConfigError, TasmanError
+from tasman_etl.logging_setup import configure_logging
+from tasman_etl.redact import scrub
+
+__all__ = ["app", "main"]
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+app = typer.Typer(
+    name="tasman-etl",
+    help="Keep a PostgreSQL database in sync with USAJOBS job announcements.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+runs_app = typer.Typer(help="The run ledger, newest first; `runs show RUN_ID` for one run.",
+                       invoke_without_command=True, add_completion=False)
+app.add_typer(runs_app, name="runs")
+
+log = structlog.get_logger(__name__)
+
+
+def _fail(message: str, code: int) -> typer.Exit:
+    typer.echo(f"error: {scrub(message)}", err=True)
+    return typer.Exit(code)
+
+
+def handle_errors(func: Callable[P, R]) -> Callable[P, R]:
+    """Map the exception tree to exit codes, with one clear line on stderr."""
+
+    @wraps(func)
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        try:
+            return func(*args, **kwargs)
+        except ConfigError as exc:
+            raise _fail(str(exc), 2) from None
+        except TasmanError as exc:
+            log.error("command_failed", error=str(exc), error_type=type(exc).__name__)
+            raise _fail(str(exc), 1) from None
+        except KeyboardInterrupt:
+            raise _fail("interrupted", 130) from None
+
+    return wrapper
+
+
+def _settings(**overrides: Any) -> Settings:
+    settings = load_settings(**overrides)
+    configure_logging(settings.log_level, settings.log_format)
+    return settings
+
+
+def _on_sigterm(signum: int, frame: Any) -> None:
+    # Turn SIGTERM into KeyboardInterrupt so `finally` blocks and atexit (which stops the
+    # embedded PostgreSQL) run; ECS stops tasks with SIGTERM.
+    raise KeyboardInterrupt
+
+
+def _install_signal_handlers() -> None:
+    with contextlib.suppress(ValueError):  # not in the main thread (tests)
+        signal.signal(signal.SIGTERM, _on_sigterm)
+
+
+@contextlib.contextmanager
+def _database(settings: Settings, *, migrate: bool = True) -> Iterator[Any]:
+    """Open the database (embedded when DB_URL is unset), migrate, yield a connection."""
+    from tasman_etl.db.engine import open_database
+    from tasman_etl.db.migrate import apply_migrations
+
+    with open_database(settings) as db:
+        conn = db.connect()
+        try:
+            if migrate:
+                applied = apply_migrations(conn)
+                if applied:
+                    log.info("migrations_applied", versions=[m.version for m in applied])
+            yield conn
+        finally:
+            conn.close()
+
+
+def _json_default(value: Any) -> Any:
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    if isinstance(value, Decimal):
+        return str(value)
+    if isinstance(value, set | frozenset | tuple):
+        return list(value)
+    return str(value)
+
+
+def echo_json(value: Any, *, indent: int | None = None) -> None:
+    """Print JSON on stdout (dates and decimals as strings)."""
+    typer.echo(json.dumps(value, default=_json_default, indent=indent, ensure_ascii=False))
+
+
+def _progress() -> Callable[[int, int, str], None] | None:
+    if not sys.stderr.isatty():
+        return None
+    from rich.console import Console
+    from rich.progress import Progress
+
+    progress = Progress(console=Console(stderr=True), transient=True)
+    progress.start()
+    task = progress.add_task("loading", total=None)
+
+    def update(done: int, total: int, label: str) -> None:
+        progress.update(task, completed=done, total=total, description=label[:40])
+        if done >= total:
+            progress.stop()
+
+    return update
+
+
+@app.command()
+@handle_errors
+def load(
+    paths: Annotated[list[Path], typer.Argument(help="Files or folders of saved search "
+                                                     "responses (.json, .json.gz).")],
+    run_id: Annotated[str | None, typer.Option(help="Use this run id.")] = None,
+) -> None:
+    """Ingest saved search-response files (raw payloads or bronze envelopes) as one run."""
+    from tasman_etl.runner.load import collect_files, load_paths
+    from tasman_etl.storage.bronze import open_bronze_store
+
+    settings = _settings()
+    files = collect_files(paths)  # a usage error here writes nothing
+    _install_signal_handlers()
+    store = open_bronze_store(settings)
+    with _database(settings) as conn:
+        result = load_paths(conn, store, files, run_id=run_id, progress=_progress())
+    for error in result.summary.get("errors", []):
+        typer.echo(f"error: {error}", err=True)
+    echo_json(result.summary)
+    if result.failed:
+        raise typer.Exit(1)
+
+
+DEMO_KEY = "demo-key"
+DEMO_USER_AGENT = "demo@tasman-etl.invalid"
+
+
+class _StopOnSignal:
+    """First SIGTERM/SIGINT: finish the current page, then stop. Second: stop at once."""
+
+    def __init__(self) -> None:
+        self.event = threading.Event()
+
+    def __call__(self, signum: int, frame: Any) -> None:
+        if self.event.is_set():
+            raise KeyboardInterrupt
+        self.event.set()
+        log.warning("stop_requested", signal=signal.Signals(signum).name)
+
+    def install(self) -> None:
+        with contextlib.suppress(ValueError):  # not in the main thread (tests)
+            signal.signal(signal.SIGTERM, self)
+            signal.signal(signal.SIGINT, self)
+
+
+@app.command()
+@handle_errors
+def run(
+    keyword: Annotated[str | None, typer.Option(help="Keyword filter ('' = none). "
+                                                     "Default: KEYWORD or 'data engineering'.")]
+    = None,
+    location: Annotated[str | None, typer.Option(help="LocationName, e.g. 'Chicago, Illinois' "
+                                                      "('' = none).")] = None,
+    radius: Annotated[int | None, typer.Option(min=1, help="Radius in miles around "
+                                                           "--location.")] = None,
+    max_pages: Annotated[int | None, typer.Option(min=1, help="Fetch at most this many "
+                                                              "pages.")] = None,
+    results_per_page: Annotated[int | None, typer.Option(min=1, max=500, help="Page size "
+                                                         "(default 500, the API maximum).")]
+    = None,
+    run_id: Annotated[str | None, typer.Option(help="Use this run id.")] = None,
+    resume: Annotated[str | None, typer.Option(metavar="RUN_ID", help="Continue a stopped or "
+                                               "failed run: skip loaded pages, load pages "
+                                               "already in bronze, fetch the rest.")] = None,
+    demo: Annotated[bool, typer.Option("--demo", help="Run against the built-in simulated "
+                                       "USAJOBS API (no credentials needed).")] = False,
+    demo_jobs: Annotated[int, typer.Option(min=1, help="Size of the simulated universe with "
+                                           "--demo.")] = 2000,
+    api_base: Annotated[str | None, typer.Option(help="USAJOBS API base URL.")] = None,
+    concurrency: Annotated[int | None, typer.Option(min=1, max=32, help="Parallel page "
+                                                    "fetches (one shared rate limit).")] = None,
+) -> None:
+    """Fetch the search from the USAJOBS API into bronze and silver; print a JSON summary."""
+    from tasman_etl.http.codelists import CodelistClient
+    from tasman_etl.http.usajobs import ClientConfig, SearchQuery, UsajobsClient
+    from tasman_etl.runner.reference import PersistingCodelists, refresh_label_lists
+    from tasman_etl.runner.run import RunOptions, execute_run, interruptible_sleep
+    from tasman_etl.storage.bronze import open_bronze_store
+
+    if run_id and resume:
+        raise ConfigError("--run-id and --resume cannot be used together")
+    settings = _settings(keyword=keyword, location_name=location, radius_miles=radius,
+                         max_pages=max_pages, results_per_page=results_per_page,
+                         usajobs_api_base=api_base, concurrency=concurrency)
+    stopper = _StopOnSignal()
+    stopper.install()
+    config = ClientConfig.from_settings(settings)
+    simulator: Any = None
+    if demo:
+        from tasman_etl.simulator import SimulatorConfig, SimulatorServer
+
+        simulator = SimulatorServer(SimulatorConfig(jobs=demo_jobs, seed=42, auth_key=DEMO_KEY))
+        base = simulator.start()
+        log.info("demo_simulator_started", api=base, jobs=demo_jobs)
+        config = config.model_copy(update={
+            "api_base": base, "auth_key": SecretStr(DEMO_KEY), "user_agent": DEMO_USER_AGENT,
+            "requests_per_second": max(settings.requests_per_second, 50.0)})
+    elif not settings.usajobs_auth_key or not settings.usajobs_user_agent:
+        raise ConfigError("USAJOBS_AUTH_KEY and USAJOBS_USER_AGENT (the e-mail registered for "
+                          "the key) must be set; or try --demo")
+    try:
+        store = open_bronze_store(settings)
+        sleep = interruptible_sleep(stopper.event)
+        with _database(settings) as conn, UsajobsClient(config, sleep=sleep) as client, \
+                CodelistClient(config.api_base, timeout_s=settings.http_timeout_s,
+                               sleep=sleep) as codelists:
+            refresh_label_lists(conn, codelists, ttl_s=86_400)
+            opts = RunOptions(query=SearchQuery.from_settings(settings),
+                              results_per_page=settings.results_per_page,
+                              max_pages=settings.max_pages, concurrency=settings.concurrency,
+                              run_id=run_id, resume=resume)
+            result = execute_run(conn, store, client, opts, stop=stopper.event,
+                                 codelists=PersistingCodelists(codelists, conn),
+                                 progress=_progress())
+    finally:
+        if simulator is not None:
+            simulator.stop()
+    if result.summary.get("error"):
+        typer.echo(f"error: {result.summary['error']}", err=True)
+    echo_json(result.summary)
+    if result.failed:
+        raise typer.Exit(1)
+
+
+@app.command()
+@handle_errors
+def replay(
+    run_id: Annotated[str | None, typer.Option(help="Replay only this run's pages.")] = None,
+    on_date: Annotated[str | None, typer.Option("--date", metavar="YYYY-MM-DD",
+                                                help="Replay only pages captured that day.")]
+    = None,
+) -> None:
+    """Rebuild silver from bronze (a run, a date, or everything); no network."""
+    from tasman_etl.runner.replay import replay as do_replay
+    from tasman_etl.storage.bronze import open_bronze_store
+
+    day = None
+    if on_date is not None:
+        try:
+            day = date.fromisoformat(on_date)
+        except ValueError:
+            raise ConfigError(f"--date must be YYYY-MM-DD, got {on_date!r}") from None
+    settings = _settings()
+    _install_signal_handlers()
+    store = open_bronze_store(settings)
+    with _database(settings) as conn:
+        result = do_replay(conn, store, run_id=run_id, on_date=day, progress=_progress())
+    echo_json(result.summary)
+    if result.failed:
+        raise typer.Exit(1)
+
+
+@app.command()
+@handle_errors
+def simulator(
+    port: Annotated[int, typer.Option(min=0, max=65535, help="Port on 127.0.0.1 (0 = any "
+                                                             "free port).")] = 8765,
+    jobs: Annotated[int, typer.Option(min=0, help="Size of the synthetic universe.")] = 2000,
+    seed: Annotated[int, typer.Option(help="Random seed (same seed, same data).")] = 42,
+    auth_key: Annotated[str | None, typer.Option(help="Require this Authorization-Key "
+                                                      "(default: any non-empty key).")] = None,
+    fault_rate: Annotated[float, typer.Option(min=0.0, max=1.0, help="Share of search "
+                                              "requests answered with a fault.")] = 0.0,
+    fault_kinds: Annotated[str, typer.Option(help="Comma-separated: 429,500,503,slow,"
+                                                  "truncate,drop.")] = "429,503",
+    retry_after: Annotated[str, typer.Option(help="Retry-After sent with 429/503.")] = "1",
+    slow_seconds: Annotated[float, typer.Option(min=0.0, help="Delay of a 'slow' "
+                                                "fault.")] = 2.0,
+) -> None:
+    """Serve the simulated USAJOBS API (search + codelists) on 127.0.0.1 until stopped."""
+    from tasman_etl.simulator import FaultPlan, SimulatorConfig, serve
+
+    kinds = tuple(k.strip() for k in fault_kinds.split(",") if k.strip())
+    _settings()
+    try:
+        faults = FaultPlan(rate=fault_rate, kinds=kinds, retry_after=retry_after,
+                           slow_seconds=slow_seconds)
+        config = SimulatorConfig(jobs=jobs, seed=seed, auth_key=auth_key, faults=faults)
+    except ValueError as exc:
+        raise ConfigError(f"bad simulator option: {exc}") from None
+    _install_signal_handlers()
+    serve(config, port=port)
+
+
+@app.command()
+@handle_errors
+def migrate(
+    status: Annotated[bool, typer.Option("--status", help="List migrations and their "
+                                                          "state; apply nothing.")] = False,
+) -> None:
+    """Apply pending database migrations (or list them with --status)."""
+    from tasman_etl.db.migrate import apply_migrations, migration_status
+
+    settings = _settings()
+    with _database(settings, migrate=False) as conn:
+        if status:
+            for m in migration_status(conn):
+                applied = m.applied_at.isoformat() if m.applied_at else "-"
+                typer.echo(f"{m.version:03d}  {m.name:<32} {m.state:<8} {applied}")
+            return
+        applied_now = apply_migrations(conn)
+    if applied_now:
+        for m in applied_now:
+            typer.echo(f"applied {m.version:03d} {m.name}")
+    else:
+        typer.echo("database is up to date")
+
+
+def _fmt_ts(value: Any) -> str:
+    return value.strftime("%Y-%m-%d %H:%M:%S") if isinstance(value, datetime) else "-"
+
+
+@runs_app.callback()
+@handle_errors
+def runs(
+    ctx: typer.Context,
+    limit: Annotated[int, typer.Option(min=1, help="How many runs to list.")] = 20,
+    fmt: Annotated[str, typer.Option("--format", help="table or json")] = "table",
+) -> None:
+    """List the run ledger, newest first."""
+    if ctx.invoked_subcommand is not None:
+        return
+    if fmt not in ("table", "json"):
+        raise ConfigError("--format must be table or json")
+    from tasman_etl.db.repository import list_runs
+
+    settings = _settings()
+    with _database(settings) as conn:
+        rows = list_runs(conn, limit=limit)
+    if fmt == "json":
+        echo_json(rows)
+        return
+    if not rows:
+        typer.echo("no runs yet")
+        return
+    header = f"{'run_id':<26} {'command':<7} {'status':<9} {'started (UTC)':<19} " \
+             f"{'pages':>5} {'failed':>6} {'items':>7} {'ins':>6} {'upd':>6} {'quar':>5}"
+    typer.echo(header)
+    for r in rows:
+        s = r["summary"] or {}
+        typer.echo(
+            f"{r['run_id']:<26} {r['command']:<7} {r['status']:<9} {_fmt_ts(r['started_at']):<19} "
+            f"{r['pages']:>5} {r['pages_failed']:>6} {s.get('items', '-'):>7} "
+            f"{s.get('inserted', '-'):>6} {s.get('updated', '-'):>6} {s.get('quarantined', '-'):>5}"
+        )
+
+
+@runs_app.command("show")
+@handle_errors
+def runs_show(
+    run_id: Annotated[str, typer.Argument(help="The run to show.")],
+    fmt: Annotated[str, typer.Option("--format", help="table or json")] = "table",
+) -> None:
+    """Show one run: its summary and every page with its status."""
+    from tasman_etl.db.repository import get_run, list_pages
+
+    settings = _settings()
+    with _database(settings) as conn:
+        run = get_run(conn, run_id)
+        if run is None:
+            raise ConfigError(f"no run {run_id!r} in the ledger")
+        pages = list_pages(conn, run_id)
+    if fmt == "json":
+        echo_json({"run": run, "pages": pages})
+        return
+    typer.echo(f"run {run['run_id']}  {run['command']}  {run['status']}  "
+               f"started {_fmt_ts(run['started_at'])}  finished {_fmt_ts(run['finished_at'])}")
+    if run.get("error"):
+        typer.echo(f"error: {run['error']}")
+    typer.echo(f"{'page':<24} {'status':<8} {'items':>6} {'ins':>5} {'upd':>5} {'same':>5} "
+               f"{'quar':>5}  error")
+    for p in pages:
+        typer.echo(
+            f"{p['page_key']:<24} {p['status']:<8} {_n(p['items']):>6} {_n(p['inserted']):>5} "
+            f"{_n(p['updated']):>5} {_n(p['unchanged']):>5} {_n(p['quarantined']):>5}  "
+            f"{(p['error'] or '')[:100]}"
+        )
+    if run.get("summary"):
+        echo_json(run["summary"])
+
+
+def _n(value: Any) -> str:
+    return "-" if value is None else str(value)
+
+
+@app.command()
+@handle_errors
+def doctor() -> None:
+    """Check configuration, database reachability and bronze writability (exit 0 when healthy)."""
+    from tasman_etl.storage.bronze import open_bronze_store
+
+    problems: list[str] = []
+    settings = _settings()
+    typer.echo(f"config: ok (version {__version__})")
+    try:
+        from tasman_etl.db.engine import open_database
+
+        with open_database(settings) as db:
+            conn = db.connect()
+            try:
+                conn.execute("SELECT 1")
+            finally:
+                conn.close()
+            typer.echo(f"database: ok ({db.display_url})")
+    except TasmanError as exc:
+        problems.append(f"database: {exc}")
+    try:
+        store = open_bronze_store(settings)
+        probe = getattr(store, "check_writable", None)
+        if callable(probe):
+            probe()
+        typer.echo(f"bronze: ok ({store.describe()})")
+    except TasmanError as exc:
+        problems.append(f"bronze: {exc}")
+    for problem in problems:
+        typer.echo(f"error: {scrub(problem)}", err=True)
+    if problems:
+        raise typer.Exit(1)
+
+
+def _version_callback(value: bool) -> None:
+    if value:
+        typer.echo(__version__)
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: Annotated[bool, typer.Option("--version", callback=_version_callback,
+                                          is_eager=True, help="Print the version.")] = False,
+) -> None:
+    """Keep a PostgreSQL database in sync with USAJOBS job announcements."""
+
+
+def main() -> None:
+    """Console-script entry point."""
+    app()

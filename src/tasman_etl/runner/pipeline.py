@@ -1,0 +1,223 @@
+"""The per-page path shared by `load`, `run` and `replay`: bronze -> parse -> silver -> ledger.
+
+`PageIngestor` holds one run's state (its connection, bronze store and counters). Each
+page is written to bronze first (write-once), then transformed and loaded in one
+transaction together with its ledger row, so a page is either loaded and recorded or
+neither.
+"""
+
+from __future__ import annotations
+
+import secrets
+import time
+from collections import Counter
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from typing import Any
+
+import psycopg
+import structlog
+
+from tasman_etl import __version__
+from tasman_etl.db.repository import LoadCounts, PageRecord, load_page_rows, record_page
+from tasman_etl.storage.bronze import (
+    BronzeKey,
+    BronzeStore,
+    build_envelope,
+    read_envelope,
+    sha256_hex,
+)
+from tasman_etl.transform import dump_json, search_items, transform_page
+
+__all__ = ["PageIngestor", "RunStats", "new_run_id", "page_key", "parse_timestamp"]
+
+log = structlog.get_logger(__name__)
+
+
+def new_run_id(now: datetime | None = None) -> str:
+    """A sortable, unique run id: `20261126T181647Z-3f9a1c`."""
+    moment = (now or datetime.now(UTC)).astimezone(UTC)
+    return f"{moment:%Y%m%dT%H%M%SZ}-{secrets.token_hex(3)}"
+
+
+def page_key(page: int, part: str | None = None) -> str:
+    """The ledger key of a page: `page=0001` or `part=p001/page=0001`."""
+    return f"part={part}/page={page:04d}" if part else f"page={page:04d}"
+
+
+def parse_timestamp(value: Any, default: datetime) -> datetime:
+    """An ISO timestamp from an envelope (zone-less = UTC), or `default`."""
+    if isinstance(value, str) and value:
+        try:
+            parsed = datetime.fromisoformat(value)
+        except ValueError:
+            return default
+        return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+    return default
+
+
+@dataclass
+class RunStats:
+    """Counters of one run; `summary()` is the JSON printed at the end."""
+
+    pages: int = 0
+    items: int = 0
+    inserted: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    quarantined: int = 0
+    duplicates: int = 0
+    failed_pages: int = 0
+    held_pages: int = 0
+    errors: list[str] = field(default_factory=list)
+    unknown_keys: Counter[str] = field(default_factory=Counter)
+    seen: set[str] = field(default_factory=set)
+    started: float = field(default_factory=time.monotonic)
+
+    def summary(self, run_id: str, status: str, **extra: Any) -> dict[str, Any]:
+        """The run summary (the contract of the last stdout line)."""
+        out: dict[str, Any] = {
+            "run_id": run_id,
+            "status": status,
+            "pages": self.pages,
+            "items": self.items,
+            "inserted": self.inserted,
+            "updated": self.updated,
+            "unchanged": self.unchanged,
+            "quarantined": self.quarantined,
+            "duplicates": self.duplicates,
+            "failed_pages": self.failed_pages,
+            "held_pages": self.held_pages,
+            "unique_jobs": len(self.seen),
+            "duration_s": round(time.monotonic() - self.started, 3),
+        }
+        if self.unknown_keys:
+            out["unknown_keys"] = dict(sorted(self.unknown_keys.items()))
+        if self.errors:
+            out["errors"] = self.errors[:20]
+        out.update(extra)
+        return out
+
+
+@dataclass(frozen=True)
+class PageSource:
+    """One page as received (from HTTP, a file, or an envelope)."""
+
+    page: int
+    part: str | None
+    endpoint: str
+    params: Mapping[str, Any]
+    sent_at: datetime
+    received_at: datetime
+    status: int
+    headers: Mapping[str, str]
+    payload_bytes: bytes
+    payload: Mapping[str, Any]
+    source: str
+
+
+class PageIngestor:
+    """Writes pages of one run to bronze and silver, and keeps the run's counters."""
+
+    def __init__(self, conn: psycopg.Connection[Any], store: BronzeStore, run_id: str, *,
+                 run_date: date, stats: RunStats | None = None) -> None:
+        self.conn = conn
+        self.store = store
+        self.run_id = run_id
+        self.run_date = run_date
+        self.stats = stats or RunStats()
+
+    def bronze_key(self, page: int, part: str | None) -> BronzeKey:
+        """Where this run keeps a page in bronze."""
+        return BronzeKey(prefix=self.store.prefix, run_date=self.run_date, run_id=self.run_id,
+                         page=page, part=part)
+
+    def capture(self, src: PageSource) -> tuple[BronzeKey, str]:
+        """Write the page to bronze (write-once); returns its key and payload SHA-256."""
+        key = self.bronze_key(src.page, src.part)
+        body = build_envelope(
+            endpoint=src.endpoint, params=src.params, sent_at=src.sent_at, status=src.status,
+            received_at=src.received_at, headers=src.headers, payload_bytes=src.payload_bytes,
+            run_id=self.run_id, page=src.page, part=src.part, code_version=__version__,
+        )
+        sha = sha256_hex(src.payload_bytes)
+        self.store.put(key, body, payload_sha256=sha)
+        return key, sha
+
+    def ingest(self, src: PageSource, *, attempts: int = 1) -> LoadCounts:
+        """Bronze, then parse and load the page; records it in the ledger."""
+        key, sha = self.capture(src)
+        return self.load_payload(src.payload, page=src.page, part=src.part, source=src.source,
+                                 bronze_key=key.path, sha256=sha, seen_at=src.received_at,
+                                 fetched_at=src.received_at, attempts=attempts)
+
+    def load_payload(self, payload: Mapping[str, Any], *, page: int, part: str | None,
+                     source: str, bronze_key: str | None, sha256: str | None,
+                     seen_at: datetime, fetched_at: datetime | None = None,
+                     attempts: int = 1, key: str | None = None) -> LoadCounts:
+        """Parse and load a payload already in bronze."""
+        record = PageRecord(run_id=self.run_id, page_key=key or page_key(page, part),
+                            part=part or "",
+                            page=page, source=source, bronze_key=bronze_key, sha256=sha256,
+                            fetched_at=fetched_at)
+        try:
+            items = search_items(payload)
+        except ValueError as exc:
+            self.fail_page(record, f"{source}: {exc}")
+            raise
+        rows = transform_page(items)
+        counts = load_page_rows(self.conn, rows, record=record, seen_at=seen_at,
+                                extra_ledger={"attempts": attempts})
+        st = self.stats
+        st.pages += 1
+        st.items += rows.items
+        st.inserted += counts.inserted
+        st.updated += counts.updated
+        st.unchanged += counts.unchanged
+        st.quarantined += counts.quarantined
+        cross_page = sum(1 for cn in rows.control_numbers if cn in st.seen)
+        st.duplicates += rows.duplicates + cross_page
+        st.seen.update(rows.control_numbers)
+        st.unknown_keys.update(rows.unknown_keys)
+        log.info("page_loaded", page_key=record.page_key, items=rows.items,
+                 inserted=counts.inserted, updated=counts.updated, unchanged=counts.unchanged,
+                 quarantined=counts.quarantined, duplicates=rows.duplicates + cross_page)
+        for q in rows.quarantine:
+            log.warning("item_quarantined", page_key=record.page_key, item_index=q.item_index,
+                        control_number=q.control_number, reason=q.reason)
+        return counts
+
+    def fail_page(self, record: PageRecord, error: str, *, status: str = "failed") -> None:
+        """Record a page that could not be loaded (kept in bronze when it got there)."""
+        self.stats.errors.append(error)
+        if status == "held":
+            self.stats.held_pages += 1
+        else:
+            self.stats.failed_pages += 1
+        record_page(self.conn, record, status=status, error=error)
+        log.error("page_failed", page_key=record.page_key, error=error, status=status)
+
+    def replay_key(self, key: BronzeKey, *, ledger_page: int | None = None,
+                   ledger_key: str | None = None) -> LoadCounts:
+        """Load a page from bronze (no network): used by `replay` and `--resume`.
+
+        `replay` files pages of other runs under its own run id: it passes a ledger page
+        number and key of its own.
+        """
+        envelope = read_envelope(self.store.get(key))
+        payload = envelope.payload
+        if not isinstance(payload, Mapping):
+            raise ValueError(f"{key.path}: payload is not a JSON object")
+        seen = parse_timestamp(envelope.response.get("received_at"), datetime.now(UTC))
+        sha = envelope.ingest.get("sha256")
+        return self.load_payload(
+            payload, page=ledger_page or key.page, part=None if ledger_key else key.part,
+            source=key.path, bronze_key=key.path, sha256=sha if isinstance(sha, str) else None,
+            seen_at=seen, fetched_at=seen, key=ledger_key,
+        )
+
+
+def payload_bytes_of(payload: Any) -> bytes:
+    """Bytes for a payload that arrived already parsed (an envelope from elsewhere)."""
+    return dump_json(payload).encode("utf-8", "surrogatepass")

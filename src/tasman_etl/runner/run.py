@@ -1,0 +1,366 @@
+"""`tasman-etl run`: plan -> fetch -> bronze -> validate -> load -> ledger -> summary.
+
+The plan (partitions and their page counts) is recorded before any page is fetched,
+so `--resume RUN_ID` knows every page of the run without asking the API again: loaded
+pages are skipped, pages already in bronze are loaded from there, the rest are fetched.
+Fetching runs on `concurrency` threads behind the client's one rate limiter; loading
+happens on this thread, one transaction per page. A stop request (SIGTERM/SIGINT)
+lets the page being loaded commit, then ends the run as `aborted`.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import deque
+from collections.abc import Callable, Mapping
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from typing import Any
+
+import psycopg
+import structlog
+
+from tasman_etl import __version__
+from tasman_etl.db import repository as repo
+from tasman_etl.errors import AuthError, ConfigError, FetchError, TasmanError
+from tasman_etl.http.partition import CAP
+from tasman_etl.http.usajobs import Page, SearchPlan, SearchQuery, UsajobsClient
+from tasman_etl.runner.pipeline import PageIngestor, PageSource, new_run_id, page_key
+from tasman_etl.storage.bronze import BronzeKey, BronzeStore
+
+__all__ = ["RunAborted", "RunLockedError", "RunOptions", "RunResult", "execute_run"]
+
+log = structlog.get_logger(__name__)
+
+
+class RunLockedError(TasmanError):
+    """Another run of the same search scope is in progress."""
+
+
+class RunAborted(Exception):  # noqa: N818 - a control-flow signal, not an error
+    """Raised inside fetch threads when a stop was requested."""
+
+
+@dataclass(frozen=True)
+class RunOptions:
+    """What to run: the search, paging limits, and run identity."""
+
+    query: SearchQuery
+    results_per_page: int = 500
+    max_pages: int | None = None
+    concurrency: int = 1
+    run_id: str | None = None
+    resume: str | None = None
+
+
+@dataclass(frozen=True)
+class RunResult:
+    """The outcome of a run: its summary and the exit status it implies."""
+
+    run_id: str
+    summary: dict[str, Any]
+    failed: bool
+
+
+@dataclass(frozen=True)
+class _Part:
+    key: str | None
+    query: SearchQuery
+    pages: int
+
+
+def interruptible_sleep(stop: threading.Event) -> Callable[[float], None]:
+    """A sleep for backoff waits that ends the fetch at once when a stop is requested."""
+
+    def sleep(seconds: float) -> None:
+        if stop.wait(max(0.0, seconds)):
+            raise RunAborted
+
+    return sleep
+
+
+def _plan_records(plan: SearchPlan, max_pages: int | None) -> list[repo.PartitionRecord]:
+    records = []
+    budget = max_pages
+    for p in plan.partitions:
+        pages = p.pages if budget is None else max(1, min(p.pages, budget))
+        if budget is not None:
+            budget = max(1, budget - pages)
+        records.append(repo.PartitionRecord(
+            part=p.key or "", params=p.query.model_dump(mode="json"), api_total=p.count_all,
+            pages=pages, over_cap=p.over_cap))
+    return records
+
+
+def _source(page: Page) -> PageSource:
+    return PageSource(
+        page=page.page, part=page.part, endpoint=page.endpoint, params=page.params,
+        sent_at=page.sent_at, received_at=page.received_at, status=page.status,
+        headers=page.headers, payload_bytes=page.body, payload=page.payload,
+        source=page.endpoint,
+    )
+
+
+class _Runner:
+    def __init__(self, conn: psycopg.Connection[Any], store: BronzeStore,
+                 client: UsajobsClient, opts: RunOptions, stop: threading.Event,
+                 progress: Callable[[int, int, str], None] | None) -> None:
+        self.conn = conn
+        self.store = store
+        self.client = client
+        self.opts = opts
+        self.stop = stop
+        self.progress = progress
+        self.done_pages = 0
+        self.total_pages = 0
+
+    # -- helpers -------------------------------------------------------------------------
+
+    def _tick(self, label: str) -> None:
+        self.done_pages += 1
+        if self.progress:
+            self.progress(self.done_pages, max(self.total_pages, self.done_pages), label)
+
+    def _record(self, ingestor: PageIngestor, part: str | None, page: int) -> repo.PageRecord:
+        return repo.PageRecord(ingestor.run_id, page_key(page, part), part or "", page,
+                               self.client.endpoint, None, None)
+
+    def _ingest(self, ingestor: PageIngestor, page: Page, empty: dict[str, int]) -> None:
+        try:
+            ingestor.ingest(_source(page))
+        except ValueError as exc:  # not a search payload (already recorded as failed)
+            log.warning("page_rejected", part=page.part, page=page.page, error=str(exc))
+        if not page.items:
+            empty[page.part or ""] = min(empty.get(page.part or "", page.page), page.page)
+        self._tick(page_key(page.page, page.part))
+
+    # -- phases --------------------------------------------------------------------------
+
+    def plan(self, run_id: str, ingestor: PageIngestor, codelists: Any) -> list[_Part]:
+        plan = self.client.plan(self.opts.query, codelists=codelists,
+                                results_per_page=self.opts.results_per_page)
+        records = _plan_records(plan, self.opts.max_pages)
+        repo.record_plan(self.conn, run_id, records, self.client.endpoint)
+        log.info("run_planned", partitions=len(records), pages=sum(r.pages for r in records),
+                 planning_requests=plan.requests_used,
+                 over_cap=[p.key for p in plan.over_cap])
+        self.total_pages = sum(r.pages for r in records)
+        empty: dict[str, int] = {}
+        for partition in plan.partitions:
+            self._ingest(ingestor, partition.first_page, empty)
+        return [
+            _Part(p.key, p.query, r.pages) for p, r in zip(plan.partitions, records, strict=True)
+        ]
+
+    def work(self, ingestor: PageIngestor, parts: list[_Part]) -> None:
+        statuses = repo.page_statuses(self.conn, ingestor.run_id)
+        in_bronze = {(k.part or "", k.page): k
+                     for k in self.store.list(run_id=ingestor.run_id)}
+        self.total_pages = sum(p.pages for p in parts)
+        self.done_pages = sum(1 for s in statuses.values() if s in ("loaded", "skipped"))
+        to_fetch: deque[tuple[_Part, int]] = deque()
+        empty: dict[str, int] = {}
+        for part in parts:
+            for number in range(1, part.pages + 1):
+                key = page_key(number, part.key)
+                if statuses.get(key) in ("loaded", "skipped"):
+                    continue
+                if self.stop.is_set():
+                    return
+                bronze = in_bronze.get((part.key or "", number))
+                if bronze is not None:
+                    self._replay(ingestor, bronze, key)
+                else:
+                    to_fetch.append((part, number))
+        self._fetch_all(ingestor, to_fetch, empty)
+
+    def _replay(self, ingestor: PageIngestor, key: BronzeKey, ledger_key: str) -> None:
+        try:
+            ingestor.replay_key(key)
+        except ValueError as exc:
+            log.warning("bronze_page_rejected", key=key.path, error=str(exc))
+        except TasmanError as exc:
+            ingestor.fail_page(repo.PageRecord(ingestor.run_id, ledger_key, key.part or "",
+                                               key.page, key.path, key.path, None), str(exc))
+        self._tick(ledger_key)
+
+    def _fetch_all(self, ingestor: PageIngestor, queue: deque[tuple[_Part, int]],
+                   empty: dict[str, int]) -> None:
+        limit = max(1, self.opts.concurrency) * 2  # bounded read-ahead keeps memory flat
+        in_flight: dict[Future[Page], tuple[_Part, int]] = {}
+        with ThreadPoolExecutor(max_workers=max(1, self.opts.concurrency),
+                                thread_name_prefix="fetch") as pool:
+            try:
+                while queue or in_flight:
+                    while queue and len(in_flight) < limit and not self.stop.is_set():
+                        part, number = queue.popleft()
+                        stop_at = empty.get(part.key or "")
+                        if stop_at is not None and number > stop_at:
+                            repo.record_page(self.conn, self._record(ingestor, part.key, number),
+                                             status="skipped", attempts=0,
+                                             error=f"page {stop_at} was empty")
+                            self._tick(page_key(number, part.key))
+                            continue
+                        future = pool.submit(self.client.fetch_page, part.query, number,
+                                             part=part.key,
+                                             results_per_page=self.opts.results_per_page)
+                        in_flight[future] = (part, number)
+                    if self.stop.is_set() or not in_flight:
+                        if self.stop.is_set():
+                            break
+                        continue
+                    done, _ = wait(in_flight, timeout=0.5, return_when=FIRST_COMPLETED)
+                    for future in sorted(done, key=lambda f: (in_flight[f][0].key or "",
+                                                              in_flight[f][1])):
+                        part, number = in_flight.pop(future)
+                        if self.stop.is_set():
+                            continue
+                        self._collect(ingestor, future, part, number, empty)
+            finally:
+                for future in in_flight:
+                    future.cancel()
+
+    def _collect(self, ingestor: PageIngestor, future: Future[Page], part: _Part, number: int,
+                 empty: dict[str, int]) -> None:
+        try:
+            page = future.result()
+        except RunAborted:
+            return
+        except AuthError:
+            raise
+        except FetchError as exc:
+            ingestor.fail_page(self._record(ingestor, part.key, number), str(exc))
+            self._tick(page_key(number, part.key))
+            return
+        self._ingest(ingestor, page, empty)
+
+
+def execute_run(
+    conn: psycopg.Connection[Any],
+    store: BronzeStore,
+    client: UsajobsClient,
+    opts: RunOptions,
+    *,
+    stop: threading.Event,
+    codelists: Any = None,
+    on_complete: Callable[[psycopg.Connection[Any], str, str], Mapping[str, Any]] | None = None,
+    progress: Callable[[int, int, str], None] | None = None,
+) -> RunResult:
+    """Run (or resume) a search end to end; see the module docstring."""
+    started = time.monotonic()
+    runner = _Runner(conn, store, client, opts, stop, progress)
+    parts: list[_Part] | None = None
+    if opts.resume:
+        run_id = opts.resume
+        row = repo.get_run(conn, run_id)
+        if row is None:
+            raise ConfigError(f"cannot resume: no run {run_id!r} in the ledger")
+        if row["command"] != "run":
+            raise ConfigError(f"cannot resume run {run_id}: it is a {row['command']!r} run; "
+                              "use `tasman-etl replay --run-id` for those")
+        query = SearchQuery.model_validate(row["params"]["query"])
+        opts = RunOptions(query=query, results_per_page=int(row["params"]["results_per_page"]),
+                          max_pages=row["params"].get("max_pages"),
+                          concurrency=opts.concurrency, resume=run_id)
+        runner.opts = opts
+        run_date: date = row["started_at"].astimezone(UTC).date()
+        recorded = repo.load_plan(conn, run_id)
+        if recorded:
+            parts = [_Part(r.part or None, SearchQuery.model_validate(r.params), r.pages)
+                     for r in recorded]
+    else:
+        run_id = opts.run_id or new_run_id()
+        if repo.get_run(conn, run_id) is not None:
+            raise ConfigError(f"run {run_id} already exists; use --resume {run_id} to continue it")
+        run_date = datetime.now(UTC).date()
+    scope = opts.query.scope_hash()
+    if not repo.try_lock_scope(conn, scope):
+        others = repo.running_runs(conn, scope)
+        raise RunLockedError(
+            "another run of the same search is in progress"
+            + (f" (run {others[0]})" if others else "")
+            + "; wait for it to finish, or resume it later with --resume"
+        )
+    structlog.contextvars.bind_contextvars(run_id=run_id)
+    try:
+        params = {"query": opts.query.model_dump(mode="json"),
+                  "search_params": opts.query.to_params(),
+                  "results_per_page": opts.results_per_page, "max_pages": opts.max_pages,
+                  "api": client.endpoint}
+        repo.start_run(conn, run_id, command="run", params=params, scope_hash=scope,
+                       code_version=__version__)
+        log.info("run_started", resume=bool(opts.resume), search=opts.query.to_params(),
+                 bronze=store.describe())
+        ingestor = PageIngestor(conn, store, run_id, run_date=run_date)
+        status, error = "succeeded", None
+        try:
+            if parts is None:
+                parts = runner.plan(run_id, ingestor, codelists)
+            runner.work(ingestor, parts)
+            if stop.is_set():
+                status, error = "aborted", "stopped by a signal; resume with --resume " + run_id
+        except AuthError as exc:
+            status, error = "failed", str(exc)
+            _close(conn, client, run_id, status, error, started, on_complete=None)
+            raise
+        except RunAborted:
+            status, error = "aborted", "stopped by a signal; resume with --resume " + run_id
+        except KeyboardInterrupt:
+            status, error = "aborted", "interrupted; resume with --resume " + run_id
+            _close(conn, client, run_id, status, error, started, on_complete=None)
+            raise
+        except FetchError as exc:  # planning could not fetch page 1
+            status, error = "failed", str(exc)
+        summary = _close(conn, client, run_id, status, error, started, on_complete=on_complete)
+    finally:
+        repo.unlock_scope(conn, scope)
+        structlog.contextvars.unbind_contextvars("run_id")
+    return RunResult(run_id, summary, summary["status"] != "succeeded")
+
+
+def _close(conn: psycopg.Connection[Any], client: UsajobsClient, run_id: str, status: str,
+           error: str | None, started: float, *,
+           on_complete: Callable[[psycopg.Connection[Any], str, str], Mapping[str, Any]] | None,
+           ) -> dict[str, Any]:
+    """Count, decide completeness, close the ledger row, log and return the summary."""
+    partitions = repo.update_partition_counts(conn, run_id)
+    totals = repo.run_totals(conn, run_id)
+    under = []
+    for p in partitions:
+        expected = min(p["api_total"], CAP)
+        if p["over_cap"] or p["unique_rows"] < expected:
+            under.append(p["part"] or "(all)")
+            log.warning("under_collection", part=p["part"] or None, api_total=p["api_total"],
+                        fetched=p["fetched"], unique_rows=p["unique_rows"],
+                        over_cap=p["over_cap"])
+    if status == "succeeded" and (totals["failed_pages"] or totals["held_pages"]
+                                  or totals["pending_pages"]):
+        status = "failed"
+        error = error or (f"{totals['failed_pages']} page(s) failed, {totals['held_pages']} held, "
+                          f"{totals['pending_pages']} not fetched; retry with --resume {run_id}")
+    complete = status == "succeeded" and not under
+    stats = client.stats
+    summary: dict[str, Any] = {
+        "run_id": run_id,
+        "status": status,
+        **totals,
+        "complete": complete,
+        "under_collection": under,
+        "partitions": [
+            {"part": p["part"] or None, "api_total": p["api_total"], "pages": p["pages"],
+             "fetched": p["fetched"], "unique": p["unique_rows"], "over_cap": p["over_cap"]}
+            for p in partitions
+        ],
+        "requests": stats["requests"],
+        "retries": stats["retries"],
+    }
+    if complete and on_complete is not None:
+        summary.update(on_complete(conn, run_id, status))
+    if error:
+        summary["error"] = error
+    summary["duration_s"] = round(time.monotonic() - started, 3)
+    repo.finish_run(conn, run_id, status=status, summary=summary, complete=complete, error=error)
+    log.info("run_summary", **{k: v for k, v in summary.items() if k != "partitions"})
+    return summary

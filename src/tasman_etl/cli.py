@@ -42,8 +42,11 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
-runs_app = typer.Typer(help="The run ledger, newest first; `runs show RUN_ID` for one run.",
-                       invoke_without_command=True, add_completion=False)
+runs_app = typer.Typer(
+    help="The run ledger, newest first; `runs show RUN_ID` for one run.",
+    invoke_without_command=True,
+    add_completion=False,
+)
 app.add_typer(runs_app, name="runs")
 
 log = structlog.get_logger(__name__)
@@ -96,7 +99,8 @@ def _database(settings: Settings, *, migrate: bool = True) -> Iterator[Any]:
     from tasman_etl.db.migrate import apply_migrations
 
     with open_database(settings) as db:
-        conn = db.connect()
+        # autocommit: every `conn.transaction()` below is a real transaction (one per page)
+        conn = db.connect(autocommit=True)
         try:
             if migrate:
                 applied = apply_migrations(conn)
@@ -143,8 +147,10 @@ def _progress() -> Callable[[int, int, str], None] | None:
 @app.command()
 @handle_errors
 def load(
-    paths: Annotated[list[Path], typer.Argument(help="Files or folders of saved search "
-                                                     "responses (.json, .json.gz).")],
+    paths: Annotated[
+        list[Path],
+        typer.Argument(help="Files or folders of saved search responses (.json, .json.gz)."),
+    ],
     run_id: Annotated[str | None, typer.Option(help="Use this run id.")] = None,
 ) -> None:
     """Ingest saved search-response files (raw payloads or bronze envelopes) as one run."""
@@ -189,29 +195,46 @@ class _StopOnSignal:
 @app.command()
 @handle_errors
 def run(
-    keyword: Annotated[str | None, typer.Option(help="Keyword filter ('' = none). "
-                                                     "Default: KEYWORD or 'data engineering'.")]
-    = None,
-    location: Annotated[str | None, typer.Option(help="LocationName, e.g. 'Chicago, Illinois' "
-                                                      "('' = none).")] = None,
-    radius: Annotated[int | None, typer.Option(min=1, help="Radius in miles around "
-                                                           "--location.")] = None,
-    max_pages: Annotated[int | None, typer.Option(min=1, help="Fetch at most this many "
-                                                              "pages.")] = None,
-    results_per_page: Annotated[int | None, typer.Option(min=1, max=500, help="Page size "
-                                                         "(default 500, the API maximum).")]
-    = None,
+    keyword: Annotated[
+        str | None,
+        typer.Option(help="Keyword filter ('' = none). Default: KEYWORD or 'data engineering'."),
+    ] = None,
+    location: Annotated[
+        str | None, typer.Option(help="LocationName, e.g. 'Chicago, Illinois' ('' = none).")
+    ] = None,
+    radius: Annotated[
+        int | None, typer.Option(min=1, help="Radius in miles around --location.")
+    ] = None,
+    max_pages: Annotated[
+        int | None, typer.Option(min=1, help="Fetch at most this many pages.")
+    ] = None,
+    results_per_page: Annotated[
+        int | None, typer.Option(min=1, max=500, help="Page size (default 500, the API maximum).")
+    ] = None,
     run_id: Annotated[str | None, typer.Option(help="Use this run id.")] = None,
-    resume: Annotated[str | None, typer.Option(metavar="RUN_ID", help="Continue a stopped or "
-                                               "failed run: skip loaded pages, load pages "
-                                               "already in bronze, fetch the rest.")] = None,
-    demo: Annotated[bool, typer.Option("--demo", help="Run against the built-in simulated "
-                                       "USAJOBS API (no credentials needed).")] = False,
-    demo_jobs: Annotated[int, typer.Option(min=1, help="Size of the simulated universe with "
-                                           "--demo.")] = 2000,
+    resume: Annotated[
+        str | None,
+        typer.Option(
+            metavar="RUN_ID",
+            help="Continue a stopped or "
+            "failed run: skip loaded pages, load pages "
+            "already in bronze, fetch the rest.",
+        ),
+    ] = None,
+    demo: Annotated[
+        bool,
+        typer.Option(
+            "--demo", help="Run against the built-in simulated USAJOBS API (no credentials needed)."
+        ),
+    ] = False,
+    demo_jobs: Annotated[
+        int, typer.Option(min=1, help="Size of the simulated universe with --demo.")
+    ] = 2000,
     api_base: Annotated[str | None, typer.Option(help="USAJOBS API base URL.")] = None,
-    concurrency: Annotated[int | None, typer.Option(min=1, max=32, help="Parallel page "
-                                                    "fetches (one shared rate limit).")] = None,
+    concurrency: Annotated[
+        int | None,
+        typer.Option(min=1, max=32, help="Parallel page fetches (one shared rate limit)."),
+    ] = None,
 ) -> None:
     """Fetch the search from the USAJOBS API into bronze and silver; print a JSON summary."""
     from tasman_etl.http.codelists import CodelistClient
@@ -222,9 +245,15 @@ def run(
 
     if run_id and resume:
         raise ConfigError("--run-id and --resume cannot be used together")
-    settings = _settings(keyword=keyword, location_name=location, radius_miles=radius,
-                         max_pages=max_pages, results_per_page=results_per_page,
-                         usajobs_api_base=api_base, concurrency=concurrency)
+    settings = _settings(
+        keyword=keyword,
+        location_name=location,
+        radius_miles=radius,
+        max_pages=max_pages,
+        results_per_page=results_per_page,
+        usajobs_api_base=api_base,
+        concurrency=concurrency,
+    )
     stopper = _StopOnSignal()
     stopper.install()
     config = ClientConfig.from_settings(settings)
@@ -235,26 +264,47 @@ def run(
         simulator = SimulatorServer(SimulatorConfig(jobs=demo_jobs, seed=42, auth_key=DEMO_KEY))
         base = simulator.start()
         log.info("demo_simulator_started", api=base, jobs=demo_jobs)
-        config = config.model_copy(update={
-            "api_base": base, "auth_key": SecretStr(DEMO_KEY), "user_agent": DEMO_USER_AGENT,
-            "requests_per_second": max(settings.requests_per_second, 50.0)})
+        config = config.model_copy(
+            update={
+                "api_base": base,
+                "auth_key": SecretStr(DEMO_KEY),
+                "user_agent": DEMO_USER_AGENT,
+                "requests_per_second": max(settings.requests_per_second, 50.0),
+            }
+        )
     elif not settings.usajobs_auth_key or not settings.usajobs_user_agent:
-        raise ConfigError("USAJOBS_AUTH_KEY and USAJOBS_USER_AGENT (the e-mail registered for "
-                          "the key) must be set; or try --demo")
+        raise ConfigError(
+            "USAJOBS_AUTH_KEY and USAJOBS_USER_AGENT (the e-mail registered for "
+            "the key) must be set; or try --demo"
+        )
     try:
         store = open_bronze_store(settings)
         sleep = interruptible_sleep(stopper.event)
-        with _database(settings) as conn, UsajobsClient(config, sleep=sleep) as client, \
-                CodelistClient(config.api_base, timeout_s=settings.http_timeout_s,
-                               sleep=sleep) as codelists:
+        with (
+            _database(settings) as conn,
+            UsajobsClient(config, sleep=sleep) as client,
+            CodelistClient(
+                config.api_base, timeout_s=settings.http_timeout_s, sleep=sleep
+            ) as codelists,
+        ):
             refresh_label_lists(conn, codelists, ttl_s=86_400)
-            opts = RunOptions(query=SearchQuery.from_settings(settings),
-                              results_per_page=settings.results_per_page,
-                              max_pages=settings.max_pages, concurrency=settings.concurrency,
-                              run_id=run_id, resume=resume)
-            result = execute_run(conn, store, client, opts, stop=stopper.event,
-                                 codelists=PersistingCodelists(codelists, conn),
-                                 progress=_progress())
+            opts = RunOptions(
+                query=SearchQuery.from_settings(settings),
+                results_per_page=settings.results_per_page,
+                max_pages=settings.max_pages,
+                concurrency=settings.concurrency,
+                run_id=run_id,
+                resume=resume,
+            )
+            result = execute_run(
+                conn,
+                store,
+                client,
+                opts,
+                stop=stopper.event,
+                codelists=PersistingCodelists(codelists, conn),
+                progress=_progress(),
+            )
     finally:
         if simulator is not None:
             simulator.stop()
@@ -269,9 +319,10 @@ def run(
 @handle_errors
 def replay(
     run_id: Annotated[str | None, typer.Option(help="Replay only this run's pages.")] = None,
-    on_date: Annotated[str | None, typer.Option("--date", metavar="YYYY-MM-DD",
-                                                help="Replay only pages captured that day.")]
-    = None,
+    on_date: Annotated[
+        str | None,
+        typer.Option("--date", metavar="YYYY-MM-DD", help="Replay only pages captured that day."),
+    ] = None,
 ) -> None:
     """Rebuild silver from bronze (a run, a date, or everything); no network."""
     from tasman_etl.runner.replay import replay as do_replay
@@ -296,19 +347,24 @@ def replay(
 @app.command()
 @handle_errors
 def simulator(
-    port: Annotated[int, typer.Option(min=0, max=65535, help="Port on 127.0.0.1 (0 = any "
-                                                             "free port).")] = 8765,
+    port: Annotated[
+        int, typer.Option(min=0, max=65535, help="Port on 127.0.0.1 (0 = any free port).")
+    ] = 8765,
     jobs: Annotated[int, typer.Option(min=0, help="Size of the synthetic universe.")] = 2000,
     seed: Annotated[int, typer.Option(help="Random seed (same seed, same data).")] = 42,
-    auth_key: Annotated[str | None, typer.Option(help="Require this Authorization-Key "
-                                                      "(default: any non-empty key).")] = None,
-    fault_rate: Annotated[float, typer.Option(min=0.0, max=1.0, help="Share of search "
-                                              "requests answered with a fault.")] = 0.0,
-    fault_kinds: Annotated[str, typer.Option(help="Comma-separated: 429,500,503,slow,"
-                                                  "truncate,drop.")] = "429,503",
+    auth_key: Annotated[
+        str | None,
+        typer.Option(help="Require this Authorization-Key (default: any non-empty key)."),
+    ] = None,
+    fault_rate: Annotated[
+        float,
+        typer.Option(min=0.0, max=1.0, help="Share of search requests answered with a fault."),
+    ] = 0.0,
+    fault_kinds: Annotated[
+        str, typer.Option(help="Comma-separated: 429,500,503,slow,truncate,drop.")
+    ] = "429,503",
     retry_after: Annotated[str, typer.Option(help="Retry-After sent with 429/503.")] = "1",
-    slow_seconds: Annotated[float, typer.Option(min=0.0, help="Delay of a 'slow' "
-                                                "fault.")] = 2.0,
+    slow_seconds: Annotated[float, typer.Option(min=0.0, help="Delay of a 'slow' fault.")] = 2.0,
 ) -> None:
     """Serve the simulated USAJOBS API (search + codelists) on 127.0.0.1 until stopped."""
     from tasman_etl.simulator import FaultPlan, SimulatorConfig, serve
@@ -316,8 +372,9 @@ def simulator(
     kinds = tuple(k.strip() for k in fault_kinds.split(",") if k.strip())
     _settings()
     try:
-        faults = FaultPlan(rate=fault_rate, kinds=kinds, retry_after=retry_after,
-                           slow_seconds=slow_seconds)
+        faults = FaultPlan(
+            rate=fault_rate, kinds=kinds, retry_after=retry_after, slow_seconds=slow_seconds
+        )
         config = SimulatorConfig(jobs=jobs, seed=seed, auth_key=auth_key, faults=faults)
     except ValueError as exc:
         raise ConfigError(f"bad simulator option: {exc}") from None
@@ -328,8 +385,9 @@ def simulator(
 @app.command()
 @handle_errors
 def migrate(
-    status: Annotated[bool, typer.Option("--status", help="List migrations and their "
-                                                          "state; apply nothing.")] = False,
+    status: Annotated[
+        bool, typer.Option("--status", help="List migrations and their state; apply nothing.")
+    ] = False,
 ) -> None:
     """Apply pending database migrations (or list them with --status)."""
     from tasman_etl.db.migrate import apply_migrations, migration_status
@@ -343,8 +401,8 @@ def migrate(
             return
         applied_now = apply_migrations(conn)
     if applied_now:
-        for m in applied_now:
-            typer.echo(f"applied {m.version:03d} {m.name}")
+        for done in applied_now:
+            typer.echo(f"applied {done.version:03d} {done.name}")
     else:
         typer.echo("database is up to date")
 
@@ -376,8 +434,10 @@ def runs(
     if not rows:
         typer.echo("no runs yet")
         return
-    header = f"{'run_id':<26} {'command':<7} {'status':<9} {'started (UTC)':<19} " \
-             f"{'pages':>5} {'failed':>6} {'items':>7} {'ins':>6} {'upd':>6} {'quar':>5}"
+    header = (
+        f"{'run_id':<26} {'command':<7} {'status':<9} {'started (UTC)':<19} "
+        f"{'pages':>5} {'failed':>6} {'items':>7} {'ins':>6} {'upd':>6} {'quar':>5}"
+    )
     typer.echo(header)
     for r in rows:
         s = r["summary"] or {}
@@ -406,12 +466,16 @@ def runs_show(
     if fmt == "json":
         echo_json({"run": run, "pages": pages})
         return
-    typer.echo(f"run {run['run_id']}  {run['command']}  {run['status']}  "
-               f"started {_fmt_ts(run['started_at'])}  finished {_fmt_ts(run['finished_at'])}")
+    typer.echo(
+        f"run {run['run_id']}  {run['command']}  {run['status']}  "
+        f"started {_fmt_ts(run['started_at'])}  finished {_fmt_ts(run['finished_at'])}"
+    )
     if run.get("error"):
         typer.echo(f"error: {run['error']}")
-    typer.echo(f"{'page':<24} {'status':<8} {'items':>6} {'ins':>5} {'upd':>5} {'same':>5} "
-               f"{'quar':>5}  error")
+    typer.echo(
+        f"{'page':<24} {'status':<8} {'items':>6} {'ins':>5} {'upd':>5} {'same':>5} "
+        f"{'quar':>5}  error"
+    )
     for p in pages:
         typer.echo(
             f"{p['page_key']:<24} {p['status']:<8} {_n(p['items']):>6} {_n(p['inserted']):>5} "
@@ -469,8 +533,12 @@ def _version_callback(value: bool) -> None:
 
 @app.callback()
 def _root(
-    version: Annotated[bool, typer.Option("--version", callback=_version_callback,
-                                          is_eager=True, help="Print the version.")] = False,
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version", callback=_version_callback, is_eager=True, help="Print the version."
+        ),
+    ] = False,
 ) -> None:
     """Keep a PostgreSQL database in sync with USAJOBS job announcements."""
 

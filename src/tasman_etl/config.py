@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 from pathlib import Path
 from typing import Any, Literal
+from urllib.parse import urlsplit
 
 from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -125,10 +127,6 @@ def load_settings(**overrides: Any) -> Settings:
     if settings.usajobs_auth_key is not None:
         register_secret(settings.usajobs_auth_key.get_secret_value())
     if settings.db_url is not None:
-        from urllib.parse import urlsplit
-
-        try:
+        with contextlib.suppress(ValueError):
             register_secret(urlsplit(settings.db_url.get_secret_value()).password)
-        except ValueError:
-            pass
     return settings

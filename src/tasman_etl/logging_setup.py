@@ -51,6 +51,13 @@ def configure_logging(level: str = "INFO", fmt: str = "auto", stream: TextIO | N
     )
     # Third-party libraries log through stdlib logging: keep them quiet and on stderr.
     logging.basicConfig(level=max(numeric, logging.WARNING), stream=out, force=True)
-    for noisy in ("botocore", "boto3", "urllib3", "httpx", "httpcore", "great_expectations",
-                  "werkzeug"):
+    for noisy in (
+        "botocore",
+        "boto3",
+        "urllib3",
+        "httpx",
+        "httpcore",
+        "great_expectations",
+        "werkzeug",
+    ):
         logging.getLogger(noisy).setLevel(logging.WARNING)

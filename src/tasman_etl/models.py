@@ -218,7 +218,10 @@ class _ApiModel(BaseModel):
 
 
 class Location(_ApiModel):
-    """One `PositionLocation` entry. CountryCode holds a country *name*, the subdivision a state name."""
+    """One `PositionLocation` entry.
+
+    CountryCode holds a country *name*, CountrySubDivisionCode a state name.
+    """
 
     location_name: Text = Field(default=None, alias="LocationName")
     country: Text = Field(default=None, alias="CountryCode")
@@ -308,7 +311,8 @@ class Details(_ApiModel):
     agency_contact_phone: Text = Field(default=None, alias="AgencyContactPhone")
     agency_contact_website: Text = Field(default=None, alias="AgencyContactWebsite")
     preview_questionnaire_url: Text = Field(
-        default=None, validation_alias=AliasChoices("PreviewQuestionnaireurl", "PreviewQuestionnaireUrl")
+        default=None,
+        validation_alias=AliasChoices("PreviewQuestionnaireurl", "PreviewQuestionnaireUrl"),
     )
     security_clearance: Text = Field(default=None, alias="SecurityClearance")
     position_sensitivity: Text = Field(
@@ -375,8 +379,16 @@ class Descriptor(_ApiModel):
             raise ValueError("missing or empty")
         return value.strip()
 
-    @field_validator("locations", "job_categories", "job_grades", "schedules", "offering_types",
-                     "remuneration", "formatted_description", mode="before")
+    @field_validator(
+        "locations",
+        "job_categories",
+        "job_grades",
+        "schedules",
+        "offering_types",
+        "remuneration",
+        "formatted_description",
+        mode="before",
+    )
     @classmethod
     def _null_list(cls, value: Any) -> Any:
         return [] if value is None else value
@@ -394,7 +406,11 @@ class Descriptor(_ApiModel):
     @model_validator(mode="after")
     def _pay_order(self) -> Descriptor:
         for entry in self.remuneration:
-            if entry.minimum is not None and entry.maximum is not None and entry.minimum > entry.maximum:
+            if (
+                entry.minimum is not None
+                and entry.maximum is not None
+                and entry.minimum > entry.maximum
+            ):
                 raise ValueError(f"pay_min {entry.minimum} > pay_max {entry.maximum}")
             if entry.minimum is not None and entry.minimum < 0:
                 raise ValueError(f"negative pay {entry.minimum}")

@@ -303,16 +303,24 @@ def transform_item(raw: Mapping[str, Any], raw_text: str, unknown: Counter[str])
         raw_text,
     )
     locations = [
-        (cn, idx, loc.location_name, loc.country, loc.subdivision, loc.city_name,
-         loc.latitude, loc.longitude)
+        (
+            cn,
+            idx,
+            loc.location_name,
+            loc.country,
+            loc.subdivision,
+            loc.city_name,
+            loc.latitude,
+            loc.longitude,
+        )
         for idx, loc in enumerate(d.locations)
     ]
-    categories = list(
-        {c.code: (cn, c.code, c.name) for c in d.job_categories if c.code}.values()
-    )
+    categories = list({c.code: (cn, c.code, c.name) for c in d.job_categories if c.code}.values())
     grades = [(cn, code) for code in dict.fromkeys(g.code for g in d.job_grades if g.code)]
-    hiring = [(cn, code) for code in dict.fromkeys(p.strip().lower() for p in det.hiring_path
-                                                    if p.strip())]
+    hiring = [
+        (cn, code)
+        for code in dict.fromkeys(p.strip().lower() for p in det.hiring_path if p.strip())
+    ]
     schedule_code, schedule_name = _first(d.schedules)
     offering_code, offering_name = _first(d.offering_types)
     who = det.who_may_apply
@@ -388,8 +396,9 @@ def transform_page(items: Iterable[Any]) -> PageRows:
         try:
             raw_text = dump_json(raw)
         except (TypeError, ValueError) as exc:  # pragma: no cover - json.loads output always dumps
-            out.quarantine.append(QuarantineRow(index, None, f"not serialisable: {exc}", repr(raw),
-                                                storable=False))
+            out.quarantine.append(
+                QuarantineRow(index, None, f"not serialisable: {exc}", repr(raw), storable=False)
+            )
             continue
         cn = _raw_control_number(raw)
         if not isinstance(raw, Mapping):
@@ -398,14 +407,26 @@ def transform_page(items: Iterable[Any]) -> PageRows:
         try:
             raw_text.encode("utf-8")
         except UnicodeEncodeError:
-            out.quarantine.append(QuarantineRow(
-                index, cn, "text contains a lone surrogate (not valid UTF-8)",
-                json.dumps(raw, ensure_ascii=True), storable=False))
+            out.quarantine.append(
+                QuarantineRow(
+                    index,
+                    cn,
+                    "text contains a lone surrogate (not valid UTF-8)",
+                    json.dumps(raw, ensure_ascii=True),
+                    storable=False,
+                )
+            )
             continue
         if _has_nul(raw):
-            out.quarantine.append(QuarantineRow(
-                index, cn, "text contains a NUL character (PostgreSQL cannot store it)",
-                raw_text, storable=False))
+            out.quarantine.append(
+                QuarantineRow(
+                    index,
+                    cn,
+                    "text contains a NUL character (PostgreSQL cannot store it)",
+                    raw_text,
+                    storable=False,
+                )
+            )
             continue
         try:
             rows = transform_item(raw, raw_text, out.unknown_keys)
@@ -413,8 +434,9 @@ def transform_page(items: Iterable[Any]) -> PageRows:
             out.quarantine.append(QuarantineRow(index, cn, _describe(exc), raw_text))
             continue
         except (ValueError, TypeError, ArithmeticError, RecursionError) as exc:
-            out.quarantine.append(QuarantineRow(index, cn, f"{type(exc).__name__}: {exc}",
-                                                raw_text))
+            out.quarantine.append(
+                QuarantineRow(index, cn, f"{type(exc).__name__}: {exc}", raw_text)
+            )
             continue
         if rows.control_number in valid:
             out.duplicates += 1

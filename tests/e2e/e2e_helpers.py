@@ -12,9 +12,22 @@ from typing import Any
 
 import pytest
 
-_OWN_VARS = ("DB_URL", "USAJOBS_AUTH_KEY", "USAJOBS_USER_AGENT", "USAJOBS_API_BASE",
-             "BRONZE_S3_BUCKET", "BRONZE_DIR", "TASMAN_HOME", "KEYWORD", "LOCATION_NAME",
-             "RADIUS_MILES", "MAX_PAGES", "LOG_LEVEL", "LOG_FORMAT", "DQ_ENFORCE")
+_OWN_VARS = (
+    "DB_URL",
+    "USAJOBS_AUTH_KEY",
+    "USAJOBS_USER_AGENT",
+    "USAJOBS_API_BASE",
+    "BRONZE_S3_BUCKET",
+    "BRONZE_DIR",
+    "TASMAN_HOME",
+    "KEYWORD",
+    "LOCATION_NAME",
+    "RADIUS_MILES",
+    "MAX_PAGES",
+    "LOG_LEVEL",
+    "LOG_FORMAT",
+    "DQ_ENFORCE",
+)
 
 CLI = Callable[..., subprocess.CompletedProcess[str]]
 
@@ -33,12 +46,17 @@ def cli(tmp_path: Path) -> CLI:
     base = {k: v for k, v in os.environ.items() if k not in _OWN_VARS}
     base["LOG_FORMAT"] = "json"
 
-    def run(*args: str, env: dict[str, str] | None = None, timeout: float = 300,
-            cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(  # noqa: S603 - our own CLI, fixed argv
+    def run(
+        *args: str, env: dict[str, str] | None = None, timeout: float = 300, cwd: Path | None = None
+    ) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
             [sys.executable, "-m", "tasman_etl", *args],
-            cwd=cwd or tmp_path, env={**base, **(env or {})}, capture_output=True, text=True,
-            timeout=timeout, check=False,
+            cwd=cwd or tmp_path,
+            env={**base, **(env or {})},
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            check=False,
         )
 
     return run

@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 import pytest
+
 from e2e_helpers import CLI, last_json
 from realdata import FIXTURES, requires_fixtures
 
@@ -18,8 +19,18 @@ def test_load_fixtures_with_db_url_then_again(cli: CLI, db_url: str) -> None:
     summary = last_json(first.stdout)
     assert summary["status"] == "succeeded"
     assert (summary["inserted"], summary["quarantined"]) == (794, 0)
-    assert set(summary) >= {"run_id", "status", "pages", "items", "inserted", "updated",
-                            "unchanged", "quarantined", "duplicates", "duration_s"}
+    assert set(summary) >= {
+        "run_id",
+        "status",
+        "pages",
+        "items",
+        "inserted",
+        "updated",
+        "unchanged",
+        "quarantined",
+        "duplicates",
+        "duration_s",
+    }
     # stdout carries only the summary; logs are JSON lines on stderr
     assert len([line for line in first.stdout.splitlines() if line.strip()]) == 1
     assert all(json.loads(line)["level"] for line in first.stderr.splitlines() if line.strip())
@@ -36,10 +47,19 @@ def test_load_fixtures_with_db_url_then_again(cli: CLI, db_url: str) -> None:
 
 
 def test_load_with_embedded_postgres(cli: CLI, tmp_path: Path) -> None:
-    page = {"SearchResult": {"SearchResultItems": [{
-        "MatchedObjectId": "900000001",
-        "MatchedObjectDescriptor": {"PositionTitle": "Data Engineer",
-                                    "PositionURI": "https://www.usajobs.gov:443/job/900000001"}}]}}
+    page = {
+        "SearchResult": {
+            "SearchResultItems": [
+                {
+                    "MatchedObjectId": "900000001",
+                    "MatchedObjectDescriptor": {
+                        "PositionTitle": "Data Engineer",
+                        "PositionURI": "https://www.usajobs.gov:443/job/900000001",
+                    },
+                }
+            ]
+        }
+    }
     sample = tmp_path / "sample.json"
     sample.write_text(json.dumps(page))
     result = cli("load", str(sample), env={"TASMAN_HOME": str(tmp_path / "home")})
@@ -73,9 +93,9 @@ def test_broken_file_is_named_and_exit_code_is_1(cli: CLI, db_url: str, tmp_path
         (("run",), {}, "USAJOBS_AUTH_KEY"),
     ],
 )
-def test_bad_configuration_exits_2_with_one_line(cli: CLI, args: tuple[str, ...],
-                                                 env: dict[str, str], message: str,
-                                                 tmp_path: Path) -> None:
+def test_bad_configuration_exits_2_with_one_line(
+    cli: CLI, args: tuple[str, ...], env: dict[str, str], message: str, tmp_path: Path
+) -> None:
     result = cli(*args, env={"TASMAN_HOME": str(tmp_path / "home"), **env})
     assert result.returncode == 2, (result.stdout, result.stderr[-1000:])
     lines = [line for line in result.stderr.splitlines() if line.startswith("error:")]

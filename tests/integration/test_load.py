@@ -4,28 +4,46 @@ from __future__ import annotations
 
 import gzip
 import json
+from collections.abc import Iterator
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 import psycopg
 import pytest
-from realdata import FIXTURES, SEARCH_FILES, fixture_items, requires_fixtures
 
 from tasman_etl.runner.load import load_paths
 from tasman_etl.storage.bronze import LocalBronzeStore, read_envelope
 
-SILVER = ("job", "job_location", "job_category", "job_grade", "job_hiring_path", "job_details",
-          "job_version", "quarantine", "codelist")
+from realdata import FIXTURES, SEARCH_FILES, fixture_items, requires_fixtures
+
+SILVER = (
+    "job",
+    "job_location",
+    "job_category",
+    "job_grade",
+    "job_hiring_path",
+    "job_details",
+    "job_version",
+    "quarantine",
+    "codelist",
+)
 
 
 def _counts(conn: psycopg.Connection[Any]) -> dict[str, int]:
     out = {}
     for table in SILVER:
-        row = conn.execute(f"SELECT count(*) FROM {table}").fetchone()  # noqa: S608
+        row = conn.execute(f"SELECT count(*) FROM {table}").fetchone()
         assert row is not None
         out[table] = row[0]
     return out
+
+
+@pytest.fixture
+def db_conn(migrated_db_url: str) -> Iterator[psycopg.Connection[Any]]:
+    """An autocommit connection, as the CLI uses: each page is its own transaction."""
+    with psycopg.connect(migrated_db_url, autocommit=True) as conn:
+        yield conn
 
 
 @pytest.fixture
@@ -34,8 +52,9 @@ def store(tmp_path: Path) -> LocalBronzeStore:
 
 
 @requires_fixtures
-def test_load_real_fixtures_twice(db_conn: psycopg.Connection[Any],
-                                  store: LocalBronzeStore) -> None:
+def test_load_real_fixtures_twice(
+    db_conn: psycopg.Connection[Any], store: LocalBronzeStore
+) -> None:
     first = load_paths(db_conn, store, [FIXTURES])
     s = first.summary
     assert not first.failed, s
@@ -46,8 +65,9 @@ def test_load_real_fixtures_twice(db_conn: psycopg.Connection[Any],
     assert s["codelist_values"] > 4000
     counts = _counts(db_conn)
     assert counts["job"] == 794
-    expected_locations = sum(len(i["MatchedObjectDescriptor"]["PositionLocation"])
-                             for _, _, i in fixture_items())
+    expected_locations = sum(
+        len(i["MatchedObjectDescriptor"]["PositionLocation"]) for _, _, i in fixture_items()
+    )
     assert counts["job_location"] == expected_locations
     assert counts["job_details"] == 794
     assert counts["job_version"] == 794
@@ -61,8 +81,9 @@ def test_load_real_fixtures_twice(db_conn: psycopg.Connection[Any],
 
 
 @requires_fixtures
-def test_raw_json_hourly_pay_and_dates_are_exact(db_conn: psycopg.Connection[Any],
-                                                 store: LocalBronzeStore) -> None:
+def test_raw_json_hourly_pay_and_dates_are_exact(
+    db_conn: psycopg.Connection[Any], store: LocalBronzeStore
+) -> None:
     load_paths(db_conn, store, SEARCH_FILES)
     items = {i["MatchedObjectId"]: i for _, _, i in fixture_items()}
     with db_conn.cursor() as cur:
@@ -71,28 +92,38 @@ def test_raw_json_hourly_pay_and_dates_are_exact(db_conn: psycopg.Connection[Any
         with cur.copy("COPY src (cn, item) FROM STDIN") as cp:
             for cn, item in items.items():
                 cp.write_row((cn, json.dumps(item)))
-        cur.execute("SELECT count(*) FROM job j JOIN src s ON s.cn = j.control_number "
-                    "WHERE j.raw_json = s.item")
+        cur.execute(
+            "SELECT count(*) FROM job j JOIN src s ON s.cn = j.control_number "
+            "WHERE j.raw_json = s.item"
+        )
         row = cur.fetchone()
         assert row is not None and row[0] == len(items) == 794
-        cur.execute("SELECT pay_min, pay_max, pay_interval_code FROM job WHERE pay_interval_code "
-                    "= 'PH' ORDER BY control_number LIMIT 1")
+        cur.execute(
+            "SELECT pay_min, pay_max, pay_interval_code FROM job WHERE pay_interval_code "
+            "= 'PH' ORDER BY control_number LIMIT 1"
+        )
         hourly = cur.fetchone()
         assert hourly is not None
-        cn = cur.execute("SELECT control_number FROM job WHERE pay_interval_code = 'PH' "
-                         "ORDER BY control_number LIMIT 1").fetchone()
+        cn = cur.execute(
+            "SELECT control_number FROM job WHERE pay_interval_code = 'PH' "
+            "ORDER BY control_number LIMIT 1"
+        ).fetchone()
         assert cn is not None
         raw_pay = items[cn[0]]["MatchedObjectDescriptor"]["PositionRemuneration"][0]
         assert hourly[0] == Decimal(raw_pay["MinimumRange"])
         assert str(hourly[0]) == raw_pay["MinimumRange"]
         # one item from each date format, compared as UTC instants
-        cur.execute("SELECT control_number, publication_start_date, application_close_date "
-                    "FROM job")
+        cur.execute(
+            "SELECT control_number, publication_start_date, application_close_date FROM job"
+        )
         checked = set()
         for cn_value, published, closes in cur.fetchall():
             text = items[cn_value]["MatchedObjectDescriptor"]["PublicationStartDate"]
-            fmt = "Z" if text.endswith("Z") else ("frac" if "." in text else
-                                                   ("date" if len(text) == 10 else "other"))
+            fmt = (
+                "Z"
+                if text.endswith("Z")
+                else ("frac" if "." in text else ("date" if len(text) == 10 else "other"))
+            )
             assert published.utcoffset().total_seconds() == 0
             assert published.strftime("%Y-%m-%d") == text[:10]
             if len(text) > 10:
@@ -108,10 +139,17 @@ def _item(cn: str, **changes: Any) -> dict[str, Any]:
     descriptor: dict[str, Any] = {
         "PositionTitle": "Data Engineer",
         "PositionURI": f"https://www.usajobs.gov:443/job/{cn}",
-        "PositionLocation": [{"LocationName": "Chicago, Illinois", "Latitude": 41.88,
-                              "Longitude": -87.63}],
-        "PositionRemuneration": [{"MinimumRange": "90000", "MaximumRange": "120000",
-                                  "RateIntervalCode": "PA", "Description": "Per Year"}],
+        "PositionLocation": [
+            {"LocationName": "Chicago, Illinois", "Latitude": 41.88, "Longitude": -87.63}
+        ],
+        "PositionRemuneration": [
+            {
+                "MinimumRange": "90000",
+                "MaximumRange": "120000",
+                "RateIntervalCode": "PA",
+                "Description": "Per Year",
+            }
+        ],
         "JobCategory": [{"Name": "IT", "Code": "2210"}],
         "UserArea": {"Details": {"HiringPath": ["public", "vet"]}},
     }
@@ -120,16 +158,20 @@ def _item(cn: str, **changes: Any) -> dict[str, Any]:
 
 
 def _page(items: list[Any]) -> dict[str, Any]:
-    return {"SearchResult": {"SearchResultCount": len(items), "SearchResultCountAll": len(items),
-                             "SearchResultItems": items}}
+    return {
+        "SearchResult": {
+            "SearchResultCount": len(items),
+            "SearchResultCountAll": len(items),
+            "SearchResultItems": items,
+        }
+    }
 
 
-def test_mixed_page_loads_valid_and_quarantines_invalid(db_conn: psycopg.Connection[Any],
-                                                        store: LocalBronzeStore,
-                                                        tmp_path: Path) -> None:
+def test_mixed_page_loads_valid_and_quarantines_invalid(
+    db_conn: psycopg.Connection[Any], store: LocalBronzeStore, tmp_path: Path
+) -> None:
     bad_lat = _item("100000003", PositionLocation=[{"Latitude": 95.0, "Longitude": 1.0}])
-    bad_pay = _item("100000004", PositionRemuneration=[{"MinimumRange": "5",
-                                                        "MaximumRange": "1"}])
+    bad_pay = _item("100000004", PositionRemuneration=[{"MinimumRange": "5", "MaximumRange": "1"}])
     no_title = _item("100000005", PositionTitle="")
     nul = _item("100000006", PositionTitle="a\x00b")
     items = [_item("100000001"), 42, bad_lat, _item("100000002"), bad_pay, no_title, nul]
@@ -140,7 +182,8 @@ def test_mixed_page_loads_valid_and_quarantines_invalid(db_conn: psycopg.Connect
     assert result.summary["quarantined"] == 5
     rows = db_conn.execute(
         "SELECT item_index, control_number, reason, raw_json, raw_text FROM quarantine "
-        "ORDER BY item_index").fetchall()
+        "ORDER BY item_index"
+    ).fetchall()
     assert [r[0] for r in rows] == [1, 2, 4, 5, 6]
     assert rows[0][3] == 42 and "not a JSON object" in rows[0][2]
     assert rows[1][3] == bad_lat and "latitude" in rows[1][2]
@@ -153,29 +196,39 @@ def test_mixed_page_loads_valid_and_quarantines_invalid(db_conn: psycopg.Connect
     assert again is not None and again[0] == 5
 
 
-def test_change_rewrites_children_and_versions_once(db_conn: psycopg.Connection[Any],
-                                                    store: LocalBronzeStore,
-                                                    tmp_path: Path) -> None:
+def test_change_rewrites_children_and_versions_once(
+    db_conn: psycopg.Connection[Any], store: LocalBronzeStore, tmp_path: Path
+) -> None:
     path = tmp_path / "p.json"
     path.write_text(json.dumps(_page([_item("200000001"), _item("200000002")])))
     load_paths(db_conn, store, [path])
-    changed = _item("200000001", PositionRemuneration=[{"MinimumRange": "95000",
-                                                         "MaximumRange": "120000",
-                                                         "RateIntervalCode": "PA"}],
-                    PositionLocation=[{"LocationName": "Denver, Colorado", "Latitude": 39.7,
-                                       "Longitude": -105.0}, {"LocationName": "Remote"}])
+    changed = _item(
+        "200000001",
+        PositionRemuneration=[
+            {"MinimumRange": "95000", "MaximumRange": "120000", "RateIntervalCode": "PA"}
+        ],
+        PositionLocation=[
+            {"LocationName": "Denver, Colorado", "Latitude": 39.7, "Longitude": -105.0},
+            {"LocationName": "Remote"},
+        ],
+    )
     path2 = tmp_path / "p2.json"
     path2.write_text(json.dumps(_page([changed, _item("200000002")])))
     result = load_paths(db_conn, store, [path2])
-    assert (result.summary["inserted"], result.summary["updated"],
-            result.summary["unchanged"]) == (0, 1, 1)
+    assert (result.summary["inserted"], result.summary["updated"], result.summary["unchanged"]) == (
+        0,
+        1,
+        1,
+    )
     versions = db_conn.execute(
         "SELECT control_number, count(*), count(*) FILTER (WHERE valid_to IS NULL) "
-        "FROM job_version GROUP BY 1 ORDER BY 1").fetchall()
+        "FROM job_version GROUP BY 1 ORDER BY 1"
+    ).fetchall()
     assert versions == [("200000001", 2, 1), ("200000002", 1, 1)]
     locs = db_conn.execute(
         "SELECT l.location_name FROM job_location l JOIN job j USING (job_id) "
-        "WHERE j.control_number = '200000001' ORDER BY loc_idx").fetchall()
+        "WHERE j.control_number = '200000001' ORDER BY loc_idx"
+    ).fetchall()
     assert [r[0] for r in locs] == ["Denver, Colorado", "Remote"]
     pay = db_conn.execute("SELECT pay_min FROM job WHERE control_number = '200000001'").fetchone()
     assert pay is not None and pay[0] == Decimal(95000)
@@ -183,8 +236,9 @@ def test_change_rewrites_children_and_versions_once(db_conn: psycopg.Connection[
     assert paths is not None and paths[0] == 4
 
 
-def test_bad_file_is_named_and_others_still_load(db_conn: psycopg.Connection[Any],
-                                                 store: LocalBronzeStore, tmp_path: Path) -> None:
+def test_bad_file_is_named_and_others_still_load(
+    db_conn: psycopg.Connection[Any], store: LocalBronzeStore, tmp_path: Path
+) -> None:
     good = tmp_path / "a_good.json.gz"
     good.write_bytes(gzip.compress(json.dumps(_page([_item("300000001")])).encode()))
     broken = tmp_path / "b_broken.json"
@@ -194,16 +248,20 @@ def test_bad_file_is_named_and_others_still_load(db_conn: psycopg.Connection[Any
     assert result.summary["inserted"] == 1
     assert result.summary["failed_pages"] == 1
     assert any("b_broken.json" in e and "not valid JSON" in e for e in result.summary["errors"])
-    status = db_conn.execute("SELECT page_key, status, error FROM ingest_page WHERE run_id = %s "
-                             "ORDER BY page_key", (result.run_id,)).fetchall()
+    status = db_conn.execute(
+        "SELECT page_key, status, error FROM ingest_page WHERE run_id = %s ORDER BY page_key",
+        (result.run_id,),
+    ).fetchall()
     assert [(r[0], r[1]) for r in status] == [("page=0001", "loaded"), ("page=0002", "failed")]
-    run = db_conn.execute("SELECT status FROM ingest_run WHERE run_id = %s",
-                          (result.run_id,)).fetchone()
+    run = db_conn.execute(
+        "SELECT status FROM ingest_run WHERE run_id = %s", (result.run_id,)
+    ).fetchone()
     assert run == ("failed",)
 
 
-def test_bronze_objects_are_written_and_readable(db_conn: psycopg.Connection[Any],
-                                                 store: LocalBronzeStore, tmp_path: Path) -> None:
+def test_bronze_objects_are_written_and_readable(
+    db_conn: psycopg.Connection[Any], store: LocalBronzeStore, tmp_path: Path
+) -> None:
     path = tmp_path / "one.json"
     raw = json.dumps(_page([_item("400000001")])).encode()
     path.write_bytes(raw)
@@ -212,7 +270,8 @@ def test_bronze_objects_are_written_and_readable(db_conn: psycopg.Connection[Any
     assert len(keys) == 1
     envelope = read_envelope(store.get(keys[0]))
     assert envelope.payload == json.loads(raw)
-    row = db_conn.execute("SELECT bronze_key, sha256 FROM ingest_page WHERE run_id = %s",
-                          (result.run_id,)).fetchone()
+    row = db_conn.execute(
+        "SELECT bronze_key, sha256 FROM ingest_page WHERE run_id = %s", (result.run_id,)
+    ).fetchone()
     assert row is not None and row[0] == keys[0].path
     assert row[1] == envelope.ingest["sha256"]

@@ -9,7 +9,6 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
-from realdata import SEARCH_FILES, fixture_items, load_payload, requires_fixtures
 
 from tasman_etl.models import (
     SearchItem,
@@ -19,6 +18,8 @@ from tasman_etl.models import (
     rate_interval_code,
 )
 from tasman_etl.transform import JOB_COLUMNS, content_hash, search_items, transform_page
+
+from realdata import SEARCH_FILES, fixture_items, load_payload, requires_fixtures
 
 COL = {name: i for i, name in enumerate(JOB_COLUMNS)}
 
@@ -30,18 +31,34 @@ def _item(**descriptor_changes: Any) -> dict[str, Any]:
         "PositionTitle": "Data Engineer",
         "PositionURI": "https://www.usajobs.gov:443/job/123456789",
         "ApplyURI": ["https://www.usajobs.gov:443/job/123456789"],
-        "PositionLocation": [{"LocationName": "Chicago, Illinois", "CountryCode": "United States",
-                              "CountrySubDivisionCode": "Illinois", "CityName": "Chicago, Illinois",
-                              "Latitude": 41.88, "Longitude": -87.63}],
-        "PositionRemuneration": [{"MinimumRange": "100000.0", "MaximumRange": "150000.0",
-                                  "RateIntervalCode": "PA", "Description": "Per Year"}],
+        "PositionLocation": [
+            {
+                "LocationName": "Chicago, Illinois",
+                "CountryCode": "United States",
+                "CountrySubDivisionCode": "Illinois",
+                "CityName": "Chicago, Illinois",
+                "Latitude": 41.88,
+                "Longitude": -87.63,
+            }
+        ],
+        "PositionRemuneration": [
+            {
+                "MinimumRange": "100000.0",
+                "MaximumRange": "150000.0",
+                "RateIntervalCode": "PA",
+                "Description": "Per Year",
+            }
+        ],
         "PublicationStartDate": "2025-07-17T00:00:00.0000",
         "ApplicationCloseDate": "2025-09-26T23:59:59.9970",
         "UserArea": {"Details": {"JobSummary": "Build pipelines."}},
     }
     descriptor.update(descriptor_changes)
-    return {"MatchedObjectId": "123456789", "RelevanceRank": 1,
-            "MatchedObjectDescriptor": descriptor}
+    return {
+        "MatchedObjectId": "123456789",
+        "RelevanceRank": 1,
+        "MatchedObjectDescriptor": descriptor,
+    }
 
 
 # ---------------------------------------------------------------- real fixtures
@@ -71,8 +88,11 @@ def test_every_real_item_parses_and_none_is_quarantined() -> None:
 
 
 @requires_fixtures
-@pytest.mark.parametrize(("name", "index", "item"), list(fixture_items()),
-                         ids=lambda v: v if isinstance(v, str) else None)
+@pytest.mark.parametrize(
+    ("name", "index", "item"),
+    list(fixture_items()),
+    ids=lambda v: v if isinstance(v, str) else None,
+)
 def test_real_item_fields(name: str, index: int, item: dict[str, Any]) -> None:
     parsed = SearchItem.model_validate(item)
     d = parsed.descriptor
@@ -100,7 +120,8 @@ def test_real_item_fields(name: str, index: int, item: dict[str, Any]) -> None:
 @requires_fixtures
 def test_hourly_pay_is_exact_and_annualised() -> None:
     hourly = [
-        (i, SearchItem.model_validate(i)) for _, _, i in fixture_items()
+        (i, SearchItem.model_validate(i))
+        for _, _, i in fixture_items()
         if i["MatchedObjectDescriptor"]["PositionRemuneration"][0]["RateIntervalCode"] == "Per Hour"
     ]
     assert hourly
@@ -140,8 +161,15 @@ def test_three_date_formats(text: str, expected: datetime | None) -> None:
 
 @pytest.mark.parametrize(
     ("value", "expected"),
-    [("111234.0", Decimal("111234.0")), ("$95,000", Decimal(95000)), ("25.43", Decimal("25.43")),
-     (25.43, Decimal("25.43")), (0, Decimal(0)), ("", None), (None, None)],
+    [
+        ("111234.0", Decimal("111234.0")),
+        ("$95,000", Decimal(95000)),
+        ("25.43", Decimal("25.43")),
+        (25.43, Decimal("25.43")),
+        (0, Decimal(0)),
+        ("", None),
+        (None, None),
+    ],
 )
 def test_pay_amounts_are_exact(value: Any, expected: Decimal | None) -> None:
     assert parse_decimal(value) == expected
@@ -155,8 +183,18 @@ def test_bad_amounts_are_rejected(bad: Any) -> None:
 
 @pytest.mark.parametrize(
     ("value", "expected"),
-    [("True", True), ("False", False), ("Yes", True), ("No", False), ("Y", True), ("N", False),
-     (True, True), (False, False), ("", None), (None, None)],
+    [
+        ("True", True),
+        ("False", False),
+        ("Yes", True),
+        ("No", False),
+        ("Y", True),
+        ("N", False),
+        (True, True),
+        (False, False),
+        ("", None),
+        (None, None),
+    ],
 )
 def test_booleans(value: Any, expected: bool | None) -> None:
     assert parse_bool(value) is expected
@@ -164,20 +202,30 @@ def test_booleans(value: Any, expected: bool | None) -> None:
 
 @pytest.mark.parametrize(
     ("code", "description", "expected"),
-    [("PA", "Per Year", "PA"), ("Per Year", None, "PA"), ("Per Hour", None, "PH"),
-     ("Bi-weekly", None, "BW"), ("Without Compensation", None, "WC"), ("ph", None, "PH"),
-     (None, "Per Day", "PD"), (None, None, None)],
+    [
+        ("PA", "Per Year", "PA"),
+        ("Per Year", None, "PA"),
+        ("Per Hour", None, "PH"),
+        ("Bi-weekly", None, "BW"),
+        ("Without Compensation", None, "WC"),
+        ("ph", None, "PH"),
+        (None, "Per Day", "PD"),
+        (None, None, None),
+    ],
 )
-def test_rate_interval_normalised(code: str | None, description: str | None,
-                                  expected: str | None) -> None:
+def test_rate_interval_normalised(
+    code: str | None, description: str | None, expected: str | None
+) -> None:
     assert rate_interval_code(code, description) == expected
 
 
 def test_both_spellings_of_position_sensitivity() -> None:
     for key in ("PositionSensitivitiy", "PositionSensitivity"):
         item = _item(UserArea={"Details": {key: "Non-sensitive"}})
-        assert SearchItem.model_validate(item).descriptor.details.position_sensitivity == \
-            "Non-sensitive"
+        assert (
+            SearchItem.model_validate(item).descriptor.details.position_sensitivity
+            == "Non-sensitive"
+        )
 
 
 def test_absent_optional_keys_are_fine() -> None:
@@ -214,8 +262,9 @@ def _bad_items() -> list[tuple[Any, str]]:
     no_uri = _item()
     del no_uri["MatchedObjectDescriptor"]["PositionURI"]
     bad_lat = _item(PositionLocation=[{"Latitude": 123.0, "Longitude": 0}])
-    bad_pay = _item(PositionRemuneration=[{"MinimumRange": "9", "MaximumRange": "1",
-                                           "RateIntervalCode": "PA"}])
+    bad_pay = _item(
+        PositionRemuneration=[{"MinimumRange": "9", "MaximumRange": "1", "RateIntervalCode": "PA"}]
+    )
     nul = _item(PositionTitle="Data\x00Engineer")
     surrogate = _item(PositionTitle="Data \ud800 Engineer")
     return [
@@ -264,5 +313,5 @@ def test_unknown_keys_are_counted_as_drift() -> None:
 
 @pytest.mark.parametrize("payload", [[], {"x": 1}, {"SearchResult": {"SearchResultItems": 5}}])
 def test_non_search_payload_is_a_page_level_error(payload: Any) -> None:
-    with pytest.raises(ValueError, match="SearchResult|JSON object|not a list"):
+    with pytest.raises(ValueError, match=r"SearchResult|JSON object|not a list"):
         search_items(payload)

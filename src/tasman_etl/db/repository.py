@@ -75,17 +75,20 @@ class PageRecord:
     bronze_key: str | None
     sha256: str | None
     fetched_at: datetime | None = None
+    scope_hash: str | None = None
 
 
 def _ident_list(columns: Sequence[str]) -> sql.Composed:
     return sql.SQL(", ").join(sql.Identifier(c) for c in columns)
 
 
-def _create_staging(cur: psycopg.Cursor[Any], stage: str, target: str,
-                    columns: Sequence[str]) -> None:
+def _create_staging(
+    cur: psycopg.Cursor[Any], stage: str, target: str, columns: Sequence[str]
+) -> None:
     """A temp table with `columns` typed like `target` (control_number stands for job_id)."""
     select_cols = [
-        sql.SQL("NULL::text AS control_number") if c == "control_number" and target != "job"
+        sql.SQL("NULL::text AS control_number")
+        if c == "control_number" and target != "job"
         else sql.Identifier(c)
         for c in columns
     ]
@@ -96,8 +99,9 @@ def _create_staging(cur: psycopg.Cursor[Any], stage: str, target: str,
     )
 
 
-def _copy(cur: psycopg.Cursor[Any], table: str, columns: Sequence[str],
-          rows: Iterable[Sequence[Any]]) -> None:
+def _copy(
+    cur: psycopg.Cursor[Any], table: str, columns: Sequence[str], rows: Iterable[Sequence[Any]]
+) -> None:
     with cur.copy(
         sql.SQL("COPY {} ({}) FROM STDIN").format(sql.Identifier(table), _ident_list(columns))
     ) as copy:
@@ -107,7 +111,9 @@ def _copy(cur: psycopg.Cursor[Any], table: str, columns: Sequence[str],
 
 def _job_update_set() -> sql.Composed:
     content = [c for c in JOB_COLUMNS if c != "control_number"]
-    sets = [sql.SQL("{0} = EXCLUDED.{0}").format(sql.Identifier(c)) for c in content]
+    sets: list[sql.Composable] = [
+        sql.SQL("{0} = EXCLUDED.{0}").format(sql.Identifier(c)) for c in content
+    ]
     sets += [
         sql.SQL("ingest_run_id = EXCLUDED.ingest_run_id"),
         sql.SQL("last_seen_at = GREATEST(j.last_seen_at, EXCLUDED.last_seen_at)"),
@@ -154,17 +160,35 @@ _OPEN_VERSIONS = """
       FROM stg_changed AS c JOIN job AS j USING (job_id)
 """
 
+_SEEN_IN_SCOPE = """
+    INSERT INTO job_scope (scope_hash, job_id, first_seen_at, last_seen_at, last_seen_run_id)
+    SELECT %(scope)s, j.job_id, %(seen)s, %(seen)s, %(run)s
+      FROM stg_job AS s JOIN job AS j USING (control_number)
+    ON CONFLICT (scope_hash, job_id) DO UPDATE
+       SET last_seen_at = GREATEST(job_scope.last_seen_at, EXCLUDED.last_seen_at),
+           last_seen_run_id = EXCLUDED.last_seen_run_id
+"""
+
 _QUARANTINE_COLUMNS = (
-    "run_id", "source", "page_key", "page_sha256", "item_index", "control_number", "reason",
-    "raw_json", "raw_text",
+    "run_id",
+    "source",
+    "page_key",
+    "page_sha256",
+    "item_index",
+    "control_number",
+    "reason",
+    "raw_json",
+    "raw_text",
 )
 
 
-def _child_rewrite(cur: psycopg.Cursor[Any], table: str, stage: str,
-                   columns: Sequence[str]) -> None:
+def _child_rewrite(
+    cur: psycopg.Cursor[Any], table: str, stage: str, columns: Sequence[str]
+) -> None:
     cur.execute(
         sql.SQL(
-            "DELETE FROM {} AS t USING stg_changed AS c WHERE t.job_id = c.job_id AND NOT c.inserted"
+            "DELETE FROM {} AS t USING stg_changed AS c "
+            "WHERE t.job_id = c.job_id AND NOT c.inserted"
         ).format(sql.Identifier(table))
     )
     payload_cols = [c for c in columns if c != "control_number"]
@@ -181,8 +205,14 @@ def _child_rewrite(cur: psycopg.Cursor[Any], table: str, stage: str,
     )
 
 
-def load_page_rows(conn: Conn, rows: PageRows, *, record: PageRecord, seen_at: datetime,
-                   extra_ledger: Mapping[str, Any] | None = None) -> LoadCounts:
+def load_page_rows(
+    conn: Conn,
+    rows: PageRows,
+    *,
+    record: PageRecord,
+    seen_at: datetime,
+    extra_ledger: Mapping[str, Any] | None = None,
+) -> LoadCounts:
     """Load one page's rows and its ledger entry in a single transaction.
 
     Idempotent: loading the same rows again inserts and updates nothing.
@@ -202,8 +232,10 @@ def load_page_rows(conn: Conn, rows: PageRows, *, record: PageRecord, seen_at: d
             cur.execute(_UPSERT_JOB, params)
             cur.execute(_TOUCH_UNCHANGED, params)
             unchanged = cur.rowcount
-            cur.execute("SELECT count(*) FILTER (WHERE inserted), count(*) FILTER (WHERE NOT "
-                        "inserted) FROM stg_changed")
+            cur.execute(
+                "SELECT count(*) FILTER (WHERE inserted), count(*) FILTER (WHERE NOT "
+                "inserted) FROM stg_changed"
+            )
             counted = cur.fetchone()
             assert counted is not None
             inserted, updated = int(counted[0]), int(counted[1])
@@ -214,12 +246,16 @@ def load_page_rows(conn: Conn, rows: PageRows, *, record: PageRecord, seen_at: d
                     _child_rewrite(cur, table, stage, columns)
                 cur.execute(_CLOSE_VERSIONS, params)
                 cur.execute(_OPEN_VERSIONS, params)
+            if record.scope_hash:
+                cur.execute(_SEEN_IN_SCOPE, {**params, "scope": record.scope_hash})
             quarantined = _write_quarantine(cur, rows, record)
             counts = LoadCounts(inserted, updated, unchanged, quarantined)
             _write_page_ledger(cur, record, rows, counts, extra_ledger or {})
     except psycopg.Error as exc:
-        raise DatabaseError(f"loading {record.page_key} of run {record.run_id} failed: "
-                            f"{type(exc).__name__}: {exc}".strip()) from exc
+        raise DatabaseError(
+            f"loading {record.page_key} of run {record.run_id} failed: "
+            f"{type(exc).__name__}: {exc}".strip()
+        ) from exc
     return counts
 
 
@@ -242,29 +278,45 @@ def _write_quarantine(cur: psycopg.Cursor[Any], rows: PageRows, record: PageReco
     if not rows.quarantine:
         return 0
     cur.execute(
-        sql.SQL("CREATE TEMP TABLE stg_quarantine ON COMMIT DROP AS SELECT {} FROM quarantine "
-                "WITH NO DATA").format(_ident_list(_QUARANTINE_COLUMNS))
+        sql.SQL(
+            "CREATE TEMP TABLE stg_quarantine ON COMMIT DROP AS SELECT {} FROM quarantine "
+            "WITH NO DATA"
+        ).format(_ident_list(_QUARANTINE_COLUMNS))
     )
     _copy(
         cur,
         "stg_quarantine",
         _QUARANTINE_COLUMNS,
         (
-            (record.run_id, record.bronze_key or record.source or record.page_key, record.page_key,
-             record.sha256, q.item_index, q.control_number, q.reason,
-             q.raw_text if q.storable else None, None if q.storable else q.raw_text)
+            (
+                record.run_id,
+                record.bronze_key or record.source or record.page_key,
+                record.page_key,
+                record.sha256,
+                q.item_index,
+                q.control_number,
+                q.reason,
+                q.raw_text if q.storable else None,
+                None if q.storable else q.raw_text,
+            )
             for q in rows.quarantine
         ),
     )
     cur.execute(
-        sql.SQL("INSERT INTO quarantine ({c}) SELECT {c} FROM stg_quarantine "
-                "ON CONFLICT DO NOTHING").format(c=_ident_list(_QUARANTINE_COLUMNS))
+        sql.SQL(
+            "INSERT INTO quarantine ({c}) SELECT {c} FROM stg_quarantine ON CONFLICT DO NOTHING"
+        ).format(c=_ident_list(_QUARANTINE_COLUMNS))
     )
     return len(rows.quarantine)
 
 
-def _write_page_ledger(cur: psycopg.Cursor[Any], record: PageRecord, rows: PageRows,
-                       counts: LoadCounts, extra: Mapping[str, Any]) -> None:
+def _write_page_ledger(
+    cur: psycopg.Cursor[Any],
+    record: PageRecord,
+    rows: PageRows,
+    counts: LoadCounts,
+    extra: Mapping[str, Any],
+) -> None:
     cur.execute(
         """
         INSERT INTO ingest_page (run_id, page_key, part, page, status, source, bronze_key, sha256,
@@ -284,21 +336,37 @@ def _write_page_ledger(cur: psycopg.Cursor[Any], record: PageRecord, rows: PageR
             loaded_at = now()
         """,
         {
-            "run_id": record.run_id, "page_key": record.page_key, "part": record.part,
-            "page": record.page, "source": record.source, "bronze_key": record.bronze_key,
-            "sha256": record.sha256, "items": rows.items, "inserted": counts.inserted,
-            "updated": counts.updated, "unchanged": counts.unchanged,
-            "quarantined": counts.quarantined, "duplicates": rows.duplicates,
+            "run_id": record.run_id,
+            "page_key": record.page_key,
+            "part": record.part,
+            "page": record.page,
+            "source": record.source,
+            "bronze_key": record.bronze_key,
+            "sha256": record.sha256,
+            "items": rows.items,
+            "inserted": counts.inserted,
+            "updated": counts.updated,
+            "unchanged": counts.unchanged,
+            "quarantined": counts.quarantined,
+            "duplicates": rows.duplicates,
             "attempts": int(extra.get("attempts", 1)),
             "dq": Jsonb(extra["dq"]) if extra.get("dq") is not None else None,
-            "fetched_at": record.fetched_at, "cns": rows.control_numbers,
+            "fetched_at": record.fetched_at,
+            "cns": rows.control_numbers,
         },
     )
 
 
-def record_page(conn: Conn, record: PageRecord, *, status: str, error: str | None = None,
-                items: int | None = None, attempts: int = 1,
-                dq: Mapping[str, Any] | None = None) -> None:
+def record_page(
+    conn: Conn,
+    record: PageRecord,
+    *,
+    status: str,
+    error: str | None = None,
+    items: int | None = None,
+    attempts: int = 1,
+    dq: Mapping[str, Any] | None = None,
+) -> None:
     """Write a page's ledger row without loading it (pending, fetched, failed or held)."""
     try:
         with conn.transaction():
@@ -319,10 +387,18 @@ def record_page(conn: Conn, record: PageRecord, *, status: str, error: str | Non
                     fetched_at = COALESCE(EXCLUDED.fetched_at, ingest_page.fetched_at)
                 """,
                 {
-                    "run_id": record.run_id, "page_key": record.page_key, "part": record.part,
-                    "page": record.page, "status": status, "source": record.source,
-                    "bronze_key": record.bronze_key, "sha256": record.sha256, "items": items,
-                    "attempts": attempts, "error": error, "dq": Jsonb(dict(dq)) if dq else None,
+                    "run_id": record.run_id,
+                    "page_key": record.page_key,
+                    "part": record.part,
+                    "page": record.page,
+                    "status": status,
+                    "source": record.source,
+                    "bronze_key": record.bronze_key,
+                    "sha256": record.sha256,
+                    "items": items,
+                    "attempts": attempts,
+                    "error": error,
+                    "dq": Jsonb(dict(dq)) if dq else None,
                     "fetched_at": record.fetched_at,
                 },
             )
@@ -330,8 +406,15 @@ def record_page(conn: Conn, record: PageRecord, *, status: str, error: str | Non
         raise DatabaseError(f"recording {record.page_key} failed: {exc}") from exc
 
 
-def start_run(conn: Conn, run_id: str, *, command: str, params: Mapping[str, Any],
-              scope_hash: str | None, code_version: str) -> None:
+def start_run(
+    conn: Conn,
+    run_id: str,
+    *,
+    command: str,
+    params: Mapping[str, Any],
+    scope_hash: str | None,
+    code_version: str,
+) -> None:
     """Create the ledger row of a run (status running). Resuming an existing run reopens it."""
     try:
         with conn.transaction():
@@ -348,8 +431,15 @@ def start_run(conn: Conn, run_id: str, *, command: str, params: Mapping[str, Any
         raise DatabaseError(f"cannot record run {run_id}: {exc}") from exc
 
 
-def finish_run(conn: Conn, run_id: str, *, status: str, summary: Mapping[str, Any],
-               complete: bool = False, error: str | None = None) -> None:
+def finish_run(
+    conn: Conn,
+    run_id: str,
+    *,
+    status: str,
+    summary: Mapping[str, Any],
+    complete: bool = False,
+    error: str | None = None,
+) -> None:
     """Close a run's ledger row with its status and summary."""
     try:
         with conn.transaction():
@@ -400,25 +490,50 @@ def list_pages(conn: Conn, run_id: str) -> list[dict[str, Any]]:
         return list(cur.fetchall())
 
 
-def upsert_codelist(conn: Conn, name: str, values: Iterable[Mapping[str, Any]], *,
-                    date_generated: datetime | None, fetched_at: datetime) -> int:
+def upsert_codelist(
+    conn: Conn,
+    name: str,
+    values: Iterable[Mapping[str, Any]],
+    *,
+    date_generated: datetime | None,
+    fetched_at: datetime,
+) -> int:
     """Replace-or-insert a codelist's values (set-based). Returns the number of values."""
-    columns = ("list_name", "code", "value", "last_modified", "is_disabled", "extra",
-               "date_generated", "fetched_at")
+    columns = (
+        "list_name",
+        "code",
+        "value",
+        "last_modified",
+        "is_disabled",
+        "extra",
+        "date_generated",
+        "fetched_at",
+    )
     rows = [
-        (name, v["code"], v.get("value"), v.get("last_modified"), bool(v.get("is_disabled")),
-         Jsonb(dict(v.get("extra") or {})), date_generated, fetched_at)
+        (
+            name,
+            v["code"],
+            v.get("value"),
+            v.get("last_modified"),
+            bool(v.get("is_disabled")),
+            Jsonb(dict(v.get("extra") or {})),
+            date_generated,
+            fetched_at,
+        )
         for v in values
     ]
     try:
         with conn.transaction(), conn.cursor() as cur:
             cur.execute("DROP TABLE IF EXISTS pg_temp.stg_codelist")
             cur.execute(
-                sql.SQL("CREATE TEMP TABLE stg_codelist ON COMMIT DROP AS SELECT {} FROM codelist "
-                        "WITH NO DATA").format(_ident_list(columns))
+                sql.SQL(
+                    "CREATE TEMP TABLE stg_codelist ON COMMIT DROP AS SELECT {} FROM codelist "
+                    "WITH NO DATA"
+                ).format(_ident_list(columns))
             )
-            with cur.copy(sql.SQL("COPY stg_codelist ({}) FROM STDIN").format(
-                    _ident_list(columns))) as copy:
+            with cur.copy(
+                sql.SQL("COPY stg_codelist ({}) FROM STDIN").format(_ident_list(columns))
+            ) as copy:
                 for row in _dedupe_codes(rows):
                     copy.write_row(row)
             cur.execute(
@@ -470,7 +585,9 @@ def running_runs(conn: Conn, scope_hash: str) -> list[str]:
     """Runs of a scope still marked running (for the message when the lock is taken)."""
     rows = conn.execute(
         "SELECT run_id FROM ingest_run WHERE scope_hash = %s AND status = 'running' "
-        "ORDER BY started_at DESC", (scope_hash,)).fetchall()
+        "ORDER BY started_at DESC",
+        (scope_hash,),
+    ).fetchall()
     return [r[0] for r in rows]
 
 
@@ -485,16 +602,20 @@ class PartitionRecord:
     over_cap: bool
 
 
-def record_plan(conn: Conn, run_id: str, partitions: Sequence[PartitionRecord],
-                source: str) -> None:
+def record_plan(
+    conn: Conn, run_id: str, partitions: Sequence[PartitionRecord], source: str
+) -> None:
     """Store a run's partitions and a pending ledger row for each planned page (set-based)."""
     try:
         with conn.transaction(), conn.cursor() as cur:
-            with cur.copy("COPY ingest_partition (run_id, part, params, api_total, pages, over_cap)"
-                          " FROM STDIN") as copy:
+            with cur.copy(
+                "COPY ingest_partition (run_id, part, params, api_total, pages, over_cap)"
+                " FROM STDIN"
+            ) as copy:
                 for p in partitions:
-                    copy.write_row((run_id, p.part, Jsonb(p.params), p.api_total, p.pages,
-                                    p.over_cap))
+                    copy.write_row(
+                        (run_id, p.part, Jsonb(p.params), p.api_total, p.pages, p.over_cap)
+                    )
             cur.execute("DROP TABLE IF EXISTS pg_temp.stg_pages")
             cur.execute("CREATE TEMP TABLE stg_pages (part text, page int) ON COMMIT DROP")
             with cur.copy("COPY stg_pages (part, page) FROM STDIN") as copy:
@@ -520,14 +641,17 @@ def load_plan(conn: Conn, run_id: str) -> list[PartitionRecord]:
     """The partitions recorded for a run, in plan order."""
     rows = conn.execute(
         "SELECT part, params, api_total, pages, over_cap FROM ingest_partition WHERE run_id = %s "
-        "ORDER BY part", (run_id,)).fetchall()
+        "ORDER BY part",
+        (run_id,),
+    ).fetchall()
     return [PartitionRecord(r[0], r[1], r[2], r[3], r[4]) for r in rows]
 
 
 def page_statuses(conn: Conn, run_id: str) -> dict[str, str]:
     """page_key -> status for a run."""
-    rows = conn.execute("SELECT page_key, status FROM ingest_page WHERE run_id = %s",
-                        (run_id,)).fetchall()
+    rows = conn.execute(
+        "SELECT page_key, status FROM ingest_page WHERE run_id = %s", (run_id,)
+    ).fetchall()
     return {r[0]: r[1] for r in rows}
 
 
@@ -557,7 +681,9 @@ def update_partition_counts(conn: Conn, run_id: str) -> list[dict[str, Any]]:
             )
             cur.execute(
                 "SELECT part, params, api_total, pages, over_cap, fetched, unique_rows "
-                "FROM ingest_partition WHERE run_id = %s ORDER BY part", (run_id,))
+                "FROM ingest_partition WHERE run_id = %s ORDER BY part",
+                (run_id,),
+            )
             return list(cur.fetchall())
     except psycopg.Error as exc:
         raise DatabaseError(f"cannot count partitions of run {run_id}: {exc}") from exc
@@ -583,11 +709,23 @@ def run_totals(conn: Conn, run_id: str) -> dict[str, int]:
         {"run": run_id},
     ).fetchone()
     assert row is not None
-    keys = ("pages", "failed_pages", "held_pages", "pending_pages", "items", "inserted",
-            "updated", "unchanged", "quarantined", "in_page_duplicates", "unique_jobs",
-            "valid_rows")
+    keys = (
+        "pages",
+        "failed_pages",
+        "held_pages",
+        "pending_pages",
+        "items",
+        "inserted",
+        "updated",
+        "unchanged",
+        "quarantined",
+        "in_page_duplicates",
+        "unique_jobs",
+        "valid_rows",
+    )
     totals = dict(zip(keys, (int(v) for v in row), strict=True))
     totals["duplicates"] = totals.pop("in_page_duplicates") + (
-        totals["valid_rows"] - totals["unique_jobs"])
+        totals["valid_rows"] - totals["unique_jobs"]
+    )
     totals.pop("valid_rows")
     return totals

@@ -23,7 +23,6 @@ import structlog
 from tasman_etl.db.repository import PageRecord, finish_run, start_run
 from tasman_etl.errors import ConfigError, InputFileError, TasmanError
 from tasman_etl.http.codelists import parse_codelist
-from tasman_etl.runner.reference import store_codelist
 from tasman_etl.runner.pipeline import (
     PageIngestor,
     PageSource,
@@ -33,6 +32,7 @@ from tasman_etl.runner.pipeline import (
     parse_timestamp,
     payload_bytes_of,
 )
+from tasman_etl.runner.reference import store_codelist
 from tasman_etl.storage.bronze import BronzeStore
 
 __all__ = ["LoadResult", "collect_files", "load_paths", "read_input"]
@@ -60,7 +60,8 @@ def collect_files(paths: Iterable[Path]) -> list[Path]:
     for path in paths:
         if path.is_dir():
             found = sorted(
-                p for p in path.rglob("*")
+                p
+                for p in path.rglob("*")
                 if p.is_file() and p.name.endswith(_SUFFIXES) and not p.name.startswith(".")
             )
             files.extend(found)
@@ -98,8 +99,10 @@ def read_input(path: Path) -> InputDoc:
     except (ValueError, RecursionError) as exc:
         raise InputFileError(f"{path.name}: not valid JSON: {exc}") from exc
     if not isinstance(document, dict):
-        raise InputFileError(f"{path.name}: not a search response (top level is "
-                             f"{type(document).__name__}, expected an object)")
+        raise InputFileError(
+            f"{path.name}: not a search response (top level is "
+            f"{type(document).__name__}, expected an object)"
+        )
     if "SearchResult" in document:
         return InputDoc("search", document, data)
     response = document.get("response")
@@ -112,9 +115,19 @@ def read_input(path: Path) -> InputDoc:
 
 def _source_for(doc: InputDoc, path: Path, page: int, now: datetime) -> PageSource:
     if doc.kind == "search":
-        return PageSource(page=page, part=None, endpoint="file", params={"file": path.name},
-                          sent_at=now, received_at=now, status=200, headers={},
-                          payload_bytes=doc.raw, payload=doc.document, source=path.name)
+        return PageSource(
+            page=page,
+            part=None,
+            endpoint="file",
+            params={"file": path.name},
+            sent_at=now,
+            received_at=now,
+            status=200,
+            headers={},
+            payload_bytes=doc.raw,
+            payload=doc.document,
+            source=path.name,
+        )
     request = doc.document.get("request") or {}
     response = doc.document["response"]
     payload = response["payload"]
@@ -122,14 +135,17 @@ def _source_for(doc: InputDoc, path: Path, page: int, now: datetime) -> PageSour
     headers = response.get("headers") if isinstance(response.get("headers"), dict) else {}
     status = response.get("status")
     return PageSource(
-        page=page, part=None,
+        page=page,
+        part=None,
         endpoint=str(request.get("endpoint") or "file"),
         params=params or {"file": path.name},
         sent_at=parse_timestamp(request.get("sent_at"), now),
         received_at=parse_timestamp(response.get("received_at"), now),
         status=status if isinstance(status, int) else 200,
         headers={str(k): str(v) for k, v in (headers or {}).items()},
-        payload_bytes=payload_bytes_of(payload), payload=payload, source=path.name,
+        payload_bytes=payload_bytes_of(payload),
+        payload=payload,
+        source=path.name,
     )
 
 
@@ -155,8 +171,14 @@ def load_paths(
     now = datetime.now(UTC)
     rid = run_id or new_run_id(now)
     structlog.contextvars.bind_contextvars(run_id=rid)
-    start_run(conn, rid, command="load", params={"files": [f.name for f in files]},
-              scope_hash=None, code_version=_version())
+    start_run(
+        conn,
+        rid,
+        command="load",
+        params={"files": [f.name for f in files]},
+        scope_hash=None,
+        code_version=_version(),
+    )
     ingestor = PageIngestor(conn, store, rid, run_date=now.date(), stats=RunStats())
     stats = ingestor.stats
     codelists = 0
@@ -174,8 +196,9 @@ def load_paths(
             )
             continue
         if doc.kind == "codelist":
-            parsed = parse_codelist(_codelist_name(path, doc.document), doc.document,
-                                    fetched_at=now)
+            parsed = parse_codelist(
+                _codelist_name(path, doc.document), doc.document, fetched_at=now
+            )
             codelists += store_codelist(conn, parsed)
             continue
         page += 1

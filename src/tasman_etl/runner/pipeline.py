@@ -14,7 +14,7 @@ from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
-from typing import Any
+from typing import Any, Protocol
 
 import psycopg
 import structlog
@@ -28,11 +28,43 @@ from tasman_etl.storage.bronze import (
     read_envelope,
     sha256_hex,
 )
-from tasman_etl.transform import dump_json, search_items, transform_page
+from tasman_etl.transform import PageRows, dump_json, search_items, transform_page
 
-__all__ = ["PageIngestor", "RunStats", "new_run_id", "page_key", "parse_timestamp"]
+__all__ = [
+    "GateOutcome",
+    "PageGate",
+    "PageIngestor",
+    "RunStats",
+    "new_run_id",
+    "page_key",
+    "parse_timestamp",
+]
 
 log = structlog.get_logger(__name__)
+
+
+@dataclass(frozen=True)
+class GateOutcome:
+    """What a data-quality gate decided about a page.
+
+    `rows` are the rows to load: row-level failures have been moved into
+    `rows.quarantine` with the expectation's name as the reason. `hold` means a
+    page-level expectation failed under enforcement: load nothing, keep the page in
+    bronze, record it as held. `results` are stored per page in the ledger.
+    """
+
+    rows: PageRows
+    hold: bool
+    results: list[dict[str, Any]]
+    failed_expectations: list[str]
+
+
+class PageGate(Protocol):
+    """A data-quality gate run on each page's parsed rows before they are loaded."""
+
+    def __call__(self, rows: PageRows, payload: Mapping[str, Any]) -> GateOutcome:
+        """Check `rows` (parsed from `payload`) and decide what loads."""
+        ...
 
 
 def new_run_id(now: datetime | None = None) -> str:
@@ -120,26 +152,50 @@ class PageSource:
 class PageIngestor:
     """Writes pages of one run to bronze and silver, and keeps the run's counters."""
 
-    def __init__(self, conn: psycopg.Connection[Any], store: BronzeStore, run_id: str, *,
-                 run_date: date, stats: RunStats | None = None) -> None:
+    def __init__(
+        self,
+        conn: psycopg.Connection[Any],
+        store: BronzeStore,
+        run_id: str,
+        *,
+        run_date: date,
+        stats: RunStats | None = None,
+        scope_hash: str | None = None,
+        gate: PageGate | None = None,
+    ) -> None:
         self.conn = conn
         self.store = store
         self.run_id = run_id
         self.run_date = run_date
         self.stats = stats or RunStats()
+        self.scope_hash = scope_hash
+        self.gate = gate
 
     def bronze_key(self, page: int, part: str | None) -> BronzeKey:
         """Where this run keeps a page in bronze."""
-        return BronzeKey(prefix=self.store.prefix, run_date=self.run_date, run_id=self.run_id,
-                         page=page, part=part)
+        return BronzeKey(
+            prefix=self.store.prefix,
+            run_date=self.run_date,
+            run_id=self.run_id,
+            page=page,
+            part=part,
+        )
 
     def capture(self, src: PageSource) -> tuple[BronzeKey, str]:
         """Write the page to bronze (write-once); returns its key and payload SHA-256."""
         key = self.bronze_key(src.page, src.part)
         body = build_envelope(
-            endpoint=src.endpoint, params=src.params, sent_at=src.sent_at, status=src.status,
-            received_at=src.received_at, headers=src.headers, payload_bytes=src.payload_bytes,
-            run_id=self.run_id, page=src.page, part=src.part, code_version=__version__,
+            endpoint=src.endpoint,
+            params=src.params,
+            sent_at=src.sent_at,
+            status=src.status,
+            received_at=src.received_at,
+            headers=src.headers,
+            payload_bytes=src.payload_bytes,
+            run_id=self.run_id,
+            page=src.page,
+            part=src.part,
+            code_version=__version__,
         )
         sha = sha256_hex(src.payload_bytes)
         self.store.put(key, body, payload_sha256=sha)
@@ -148,27 +204,70 @@ class PageIngestor:
     def ingest(self, src: PageSource, *, attempts: int = 1) -> LoadCounts:
         """Bronze, then parse and load the page; records it in the ledger."""
         key, sha = self.capture(src)
-        return self.load_payload(src.payload, page=src.page, part=src.part, source=src.source,
-                                 bronze_key=key.path, sha256=sha, seen_at=src.received_at,
-                                 fetched_at=src.received_at, attempts=attempts)
+        return self.load_payload(
+            src.payload,
+            page=src.page,
+            part=src.part,
+            source=src.source,
+            bronze_key=key.path,
+            sha256=sha,
+            seen_at=src.received_at,
+            fetched_at=src.received_at,
+            attempts=attempts,
+        )
 
-    def load_payload(self, payload: Mapping[str, Any], *, page: int, part: str | None,
-                     source: str, bronze_key: str | None, sha256: str | None,
-                     seen_at: datetime, fetched_at: datetime | None = None,
-                     attempts: int = 1, key: str | None = None) -> LoadCounts:
+    def load_payload(
+        self,
+        payload: Mapping[str, Any],
+        *,
+        page: int,
+        part: str | None,
+        source: str,
+        bronze_key: str | None,
+        sha256: str | None,
+        seen_at: datetime,
+        fetched_at: datetime | None = None,
+        attempts: int = 1,
+        key: str | None = None,
+    ) -> LoadCounts:
         """Parse and load a payload already in bronze."""
-        record = PageRecord(run_id=self.run_id, page_key=key or page_key(page, part),
-                            part=part or "",
-                            page=page, source=source, bronze_key=bronze_key, sha256=sha256,
-                            fetched_at=fetched_at)
+        record = PageRecord(
+            run_id=self.run_id,
+            page_key=key or page_key(page, part),
+            part=part or "",
+            page=page,
+            source=source,
+            bronze_key=bronze_key,
+            sha256=sha256,
+            fetched_at=fetched_at,
+            scope_hash=self.scope_hash,
+        )
         try:
             items = search_items(payload)
         except ValueError as exc:
             self.fail_page(record, f"{source}: {exc}")
             raise
         rows = transform_page(items)
-        counts = load_page_rows(self.conn, rows, record=record, seen_at=seen_at,
-                                extra_ledger={"attempts": attempts})
+        dq: list[dict[str, Any]] | None = None
+        if self.gate is not None:
+            outcome = self.gate(rows, payload)
+            dq = outcome.results
+            if outcome.hold:
+                self.fail_page(
+                    record,
+                    "held by data quality: failed " + ", ".join(outcome.failed_expectations),
+                    status="held",
+                    dq={"results": dq},
+                )
+                return LoadCounts(0, 0, 0, 0)
+            rows = outcome.rows
+        counts = load_page_rows(
+            self.conn,
+            rows,
+            record=record,
+            seen_at=seen_at,
+            extra_ledger={"attempts": attempts, "dq": {"results": dq} if dq is not None else None},
+        )
         st = self.stats
         st.pages += 1
         st.items += rows.items
@@ -180,26 +279,46 @@ class PageIngestor:
         st.duplicates += rows.duplicates + cross_page
         st.seen.update(rows.control_numbers)
         st.unknown_keys.update(rows.unknown_keys)
-        log.info("page_loaded", page_key=record.page_key, items=rows.items,
-                 inserted=counts.inserted, updated=counts.updated, unchanged=counts.unchanged,
-                 quarantined=counts.quarantined, duplicates=rows.duplicates + cross_page)
+        log.info(
+            "page_loaded",
+            page_key=record.page_key,
+            items=rows.items,
+            inserted=counts.inserted,
+            updated=counts.updated,
+            unchanged=counts.unchanged,
+            quarantined=counts.quarantined,
+            duplicates=rows.duplicates + cross_page,
+        )
         for q in rows.quarantine:
-            log.warning("item_quarantined", page_key=record.page_key, item_index=q.item_index,
-                        control_number=q.control_number, reason=q.reason)
+            log.warning(
+                "item_quarantined",
+                page_key=record.page_key,
+                item_index=q.item_index,
+                control_number=q.control_number,
+                reason=q.reason,
+            )
         return counts
 
-    def fail_page(self, record: PageRecord, error: str, *, status: str = "failed") -> None:
+    def fail_page(
+        self,
+        record: PageRecord,
+        error: str,
+        *,
+        status: str = "failed",
+        dq: Mapping[str, Any] | None = None,
+    ) -> None:
         """Record a page that could not be loaded (kept in bronze when it got there)."""
         self.stats.errors.append(error)
         if status == "held":
             self.stats.held_pages += 1
         else:
             self.stats.failed_pages += 1
-        record_page(self.conn, record, status=status, error=error)
+        record_page(self.conn, record, status=status, error=error, dq=dq)
         log.error("page_failed", page_key=record.page_key, error=error, status=status)
 
-    def replay_key(self, key: BronzeKey, *, ledger_page: int | None = None,
-                   ledger_key: str | None = None) -> LoadCounts:
+    def replay_key(
+        self, key: BronzeKey, *, ledger_page: int | None = None, ledger_key: str | None = None
+    ) -> LoadCounts:
         """Load a page from bronze (no network): used by `replay` and `--resume`.
 
         `replay` files pages of other runs under its own run id: it passes a ledger page
@@ -212,9 +331,15 @@ class PageIngestor:
         seen = parse_timestamp(envelope.response.get("received_at"), datetime.now(UTC))
         sha = envelope.ingest.get("sha256")
         return self.load_payload(
-            payload, page=ledger_page or key.page, part=None if ledger_key else key.part,
-            source=key.path, bronze_key=key.path, sha256=sha if isinstance(sha, str) else None,
-            seen_at=seen, fetched_at=seen, key=ledger_key,
+            payload,
+            page=ledger_page or key.page,
+            part=None if ledger_key else key.part,
+            source=key.path,
+            bronze_key=key.path,
+            sha256=sha if isinstance(sha, str) else None,
+            seen_at=seen,
+            fetched_at=seen,
+            key=ledger_key,
         )
 
 

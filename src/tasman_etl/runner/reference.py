@@ -31,10 +31,20 @@ LABEL_LISTS = (
 def store_codelist(conn: psycopg.Connection[Any], codelist: Codelist) -> int:
     """Persist one fetched code list; returns its number of values."""
     return upsert_codelist(
-        conn, codelist.name,
-        ({"code": v.code, "value": v.value, "last_modified": v.last_modified,
-          "is_disabled": v.is_disabled, "extra": v.extra} for v in codelist.values),
-        date_generated=codelist.date_generated, fetched_at=codelist.fetched_at,
+        conn,
+        codelist.name,
+        (
+            {
+                "code": v.code,
+                "value": v.value,
+                "last_modified": v.last_modified,
+                "is_disabled": v.is_disabled,
+                "extra": v.extra,
+            }
+            for v in codelist.values
+        ),
+        date_generated=codelist.date_generated,
+        fetched_at=codelist.fetched_at,
     )
 
 
@@ -55,12 +65,19 @@ class PersistingCodelists:
         return codelist.codes()
 
 
-def refresh_label_lists(conn: psycopg.Connection[Any], client: CodelistClient,
-                        names: tuple[str, ...] = LABEL_LISTS, *, ttl_s: float) -> dict[str, int]:
+def refresh_label_lists(
+    conn: psycopg.Connection[Any],
+    client: CodelistClient,
+    names: tuple[str, ...] = LABEL_LISTS,
+    *,
+    ttl_s: float,
+) -> dict[str, int]:
     """Refetch label lists older than `ttl_s` in the database; failures only warn."""
     rows = conn.execute(
         "SELECT list_name, max(fetched_at) FROM codelist WHERE list_name = ANY(%s) "
-        "GROUP BY list_name", (list(names),)).fetchall()
+        "GROUP BY list_name",
+        (list(names),),
+    ).fetchall()
     fresh_after = datetime.now(UTC) - timedelta(seconds=ttl_s)
     fresh = {name for name, fetched in rows if fetched is not None and fetched > fresh_after}
     refreshed: dict[str, int] = {}

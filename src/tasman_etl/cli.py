@@ -513,16 +513,29 @@ def doctor() -> None:
         problems.append(f"database: {exc}")
     try:
         store = open_bronze_store(settings)
-        probe = getattr(store, "check_writable", None)
-        if callable(probe):
-            probe()
+        _probe_bronze(store)
         typer.echo(f"bronze: ok ({store.describe()})")
     except TasmanError as exc:
         problems.append(f"bronze: {exc}")
+    except OSError as exc:
+        problems.append(f"bronze: not writable: {exc}")
     for problem in problems:
         typer.echo(f"error: {scrub(problem)}", err=True)
     if problems:
         raise typer.Exit(1)
+
+
+def _probe_bronze(store: Any) -> None:
+    """Listing proves read access; a local folder is also proved writable with a temp file."""
+    import tempfile
+
+    from tasman_etl.storage.bronze import LocalBronzeStore
+
+    next(iter(store.list(run_id="doctor-probe")), None)
+    if isinstance(store, LocalBronzeStore):
+        store.root.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=store.root, prefix=".doctor-"):
+            pass
 
 
 def _version_callback(value: bool) -> None:

@@ -1,0 +1,78 @@
+"""Configuration of the simulated USAJOBS API: the synthetic universe and the fault plan."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+__all__ = ["FAULT_KINDS", "FaultPlan", "SimulatorConfig"]
+
+# "ok" is accepted in `FaultPlan.by_request` only: it forces a clean answer for that request.
+FAULT_KINDS: tuple[str, ...] = ("429", "500", "503", "slow", "truncate", "drop")
+
+
+class FaultPlan(BaseModel):
+    """Which search requests fail, and how.
+
+    A request's fault is decided from its 1-based number alone: `by_request` first (exact),
+    else with probability `rate` (deterministic from `seed` and the number) one of `kinds`.
+    Codelist requests are numbered and faulted only when `apply_to_codelists` is true.
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    rate: float = Field(default=0.0, ge=0.0, le=1.0)
+    kinds: tuple[str, ...] = ("429", "503")
+    by_request: dict[int, str] = Field(default_factory=dict)
+    retry_after: str | None = "1"
+    slow_seconds: float = Field(default=2.0, ge=0.0, le=600.0)
+    seed: int = 0
+    apply_to_codelists: bool = False
+
+    @field_validator("kinds")
+    @classmethod
+    def _known_kinds(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        unknown = [kind for kind in value if kind not in FAULT_KINDS]
+        if unknown:
+            raise ValueError(f"unknown fault kind(s) {unknown}; choose from {list(FAULT_KINDS)}")
+        return value
+
+    @field_validator("by_request")
+    @classmethod
+    def _known_requests(cls, value: dict[int, str]) -> dict[int, str]:
+        for number, kind in value.items():
+            if number < 1:
+                raise ValueError(f"request numbers start at 1, got {number}")
+            if kind not in (*FAULT_KINDS, "ok"):
+                raise ValueError(f"unknown fault kind {kind!r} for request {number}")
+        return value
+
+
+class SimulatorConfig(BaseModel):
+    """The synthetic universe (size, seed, reference day) and server behaviour."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    jobs: int = Field(default=300, ge=0, le=500_000)
+    seed: int = 42
+    now: datetime | None = None
+    auth_key: str | None = None
+    faults: FaultPlan = FaultPlan()
+    match_fraction: float | None = Field(default=None, ge=0.0, le=1.0)
+    port: int = Field(default=0, ge=0, le=65_535)
+
+    @field_validator("now")
+    @classmethod
+    def _utc(cls, value: datetime | None) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=UTC)
+        return value.astimezone(UTC)
+
+    def reference_now(self) -> datetime:
+        """`now` if set, else the current UTC time floored to the day."""
+        if self.now is not None:
+            return self.now
+        return datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0)

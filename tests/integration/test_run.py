@@ -1,0 +1,275 @@
+"""`run` end to end in-process: the simulator over real HTTP, a real PostgreSQL, local bronze.
+
+Backoff waits go through an injected sleep that records and returns at once: no test sleeps
+through real backoff.
+"""
+
+from __future__ import annotations
+
+import gzip
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import psycopg
+import pytest
+from pydantic import SecretStr
+from structlog.testing import capture_logs
+
+from tasman_etl.db import repository as repo
+from tasman_etl.errors import AuthError
+from tasman_etl.http.codelists import CodelistClient
+from tasman_etl.http.usajobs import ClientConfig, SearchQuery, UsajobsClient
+from tasman_etl.runner.reference import PersistingCodelists
+from tasman_etl.runner.replay import replay
+from tasman_etl.runner.run import RunOptions, RunResult, execute_run
+from tasman_etl.simulator import FaultPlan, SimulatorConfig, SimulatorServer
+from tasman_etl.storage.bronze import LocalBronzeStore
+
+KEY = "sim-key-3b6c0e9d1f"
+DEMO = SearchQuery(keyword="data engineering", location_name="Chicago, Illinois", radius_miles=50)
+NATIONWIDE = SearchQuery()
+
+
+@pytest.fixture
+def conn(migrated_db_url: str) -> Iterator[psycopg.Connection[Any]]:
+    with psycopg.connect(migrated_db_url, autocommit=True) as c:
+        yield c
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> LocalBronzeStore:
+    return LocalBronzeStore(tmp_path / "bronze", "bronze/usajobs")
+
+
+class Sleeps:
+    """An injected sleep: records every wait, never waits."""
+
+    def __init__(self) -> None:
+        self.calls: list[float] = []
+
+    def __call__(self, seconds: float) -> None:
+        self.calls.append(seconds)
+
+
+def _run(
+    conn: psycopg.Connection[Any],
+    store: LocalBronzeStore,
+    sim: SimulatorServer,
+    opts: RunOptions,
+    *,
+    key: str = KEY,
+    stop: threading.Event | None = None,
+    sleeps: Sleeps | None = None,
+    retry_budget: int = 500,
+    progress: Any = None,
+) -> RunResult:
+    config = ClientConfig(
+        api_base=sim.base_url,
+        auth_key=SecretStr(key),
+        user_agent="tests@tasman-etl.invalid",
+        requests_per_second=1000,
+        timeout_s=5,
+        retry_budget=retry_budget,
+        max_attempts=8,
+    )
+    sleep = sleeps or Sleeps()
+    with (
+        UsajobsClient(config, sleep=sleep) as client,
+        CodelistClient(sim.base_url, sleep=sleep) as codelists,
+    ):
+        return execute_run(
+            conn,
+            store,
+            client,
+            opts,
+            stop=stop or threading.Event(),
+            codelists=PersistingCodelists(codelists, conn),
+            progress=progress,
+        )
+
+
+def _loaded(conn: psycopg.Connection[Any]) -> set[str]:
+    return {r[0] for r in conn.execute("SELECT control_number FROM job").fetchall()}
+
+
+def test_run_loads_exactly_the_simulators_truth(
+    conn: psycopg.Connection[Any], store: LocalBronzeStore
+) -> None:
+    with SimulatorServer(SimulatorConfig(jobs=1500, seed=7, auth_key=KEY)) as sim:
+        truth = set(sim.matching(DEMO.to_params()))
+        result = _run(conn, store, sim, RunOptions(query=DEMO, results_per_page=100, concurrency=3))
+    s = result.summary
+    assert len(truth) > 200  # several pages of 100
+    assert not result.failed, s
+    assert _loaded(conn) == truth
+    assert s["inserted"] == len(truth) == s["unique_jobs"]
+    assert s["complete"] is True
+    assert s["under_collection"] == []
+    assert s["pages"] == -(-len(truth) // 100)
+    pages = conn.execute(
+        "SELECT count(*) FROM ingest_page WHERE run_id = %s AND status = 'loaded'", (result.run_id,)
+    ).fetchone()
+    assert pages == (s["pages"],)
+    assert len(list(store.list(run_id=result.run_id))) == s["pages"]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("fault_rate", [0.0, 0.1], ids=["clean", "10pct-429-503"])
+def test_25000_jobs_behind_the_cap_load_exactly(
+    conn: psycopg.Connection[Any], store: LocalBronzeStore, fault_rate: float
+) -> None:
+    faults = FaultPlan(rate=fault_rate, kinds=("429", "503"), retry_after="2", seed=3)
+    sleeps = Sleeps()
+    with SimulatorServer(SimulatorConfig(jobs=25_000, seed=11, auth_key=KEY, faults=faults)) as sim:
+        truth = set(sim.matching(NATIONWIDE.to_params()))
+        assert len(truth) == 25_000
+        result = _run(conn, store, sim, RunOptions(query=NATIONWIDE, concurrency=2), sleeps=sleeps)
+        faulted = sum(1 for r in sim.requests() if r.fault)
+    s = result.summary
+    assert not result.failed, s.get("error")
+    assert _loaded(conn) == truth
+    assert s["unique_jobs"] == 25_000
+    assert len(s["partitions"]) > 2
+    assert all(p["api_total"] < 10_000 for p in s["partitions"])
+    assert s["under_collection"] == []
+    assert s["complete"] is True
+    if fault_rate:
+        assert faulted > 0
+        assert s["retries"] >= faulted
+        assert 2.0 in sleeps.calls  # Retry-After honoured, through the injected sleep
+    else:
+        assert s["retries"] == 0
+
+
+def test_replay_restores_counts_and_hashes(
+    conn: psycopg.Connection[Any], store: LocalBronzeStore
+) -> None:
+    with SimulatorServer(SimulatorConfig(jobs=800, seed=5, auth_key=KEY)) as sim:
+        result = _run(conn, store, sim, RunOptions(query=DEMO, results_per_page=50))
+    assert not result.failed
+    tables = ("job", "job_location", "job_category", "job_grade", "job_hiring_path", "job_details")
+
+    def snapshot() -> tuple[dict[str, int], list[tuple[str, str]]]:
+        counts = {
+            t: conn.execute(f"SELECT count(*) FROM {t}").fetchone()[0]  # type: ignore[index]
+            for t in tables
+        }
+        hashes = conn.execute("SELECT control_number, content_hash FROM job ORDER BY 1").fetchall()
+        return counts, hashes
+
+    before = snapshot()
+    assert before[0]["job"] > 0
+    conn.execute("DELETE FROM job")
+    assert conn.execute("SELECT count(*) FROM job_location").fetchone() == (0,)
+    replayed = replay(conn, store, run_id=result.run_id)
+    assert not replayed.failed
+    assert replayed.summary["inserted"] == before[0]["job"]
+    assert snapshot() == before
+
+
+def test_stop_then_resume_loads_bronze_pages_without_refetching(
+    conn: psycopg.Connection[Any], store: LocalBronzeStore
+) -> None:
+    stop = threading.Event()
+
+    def stop_after_three(done: int, total: int, label: str) -> None:
+        if done >= 3:
+            stop.set()
+
+    with SimulatorServer(SimulatorConfig(jobs=1500, seed=9, auth_key=KEY)) as sim:
+        truth = set(sim.matching(DEMO.to_params()))
+        first = _run(
+            conn,
+            store,
+            sim,
+            RunOptions(query=DEMO, results_per_page=40),
+            stop=stop,
+            progress=stop_after_three,
+        )
+        assert first.summary["status"] == "aborted"
+        assert first.failed
+        loaded_before = len(_loaded(conn))
+        assert 0 < loaded_before < len(truth)
+        in_bronze = {(k.part or "", k.page) for k in store.list(run_id=first.run_id)}
+        # a page in bronze but not loaded: resume must load it from bronze, not the API
+        conn.execute(
+            "UPDATE ingest_page SET status = 'pending' WHERE run_id = %s AND page = 2",
+            (first.run_id,),
+        )
+        seen = len(sim.requests())
+        second = _run(conn, store, sim, RunOptions(query=DEMO, resume=first.run_id))
+        later = [r for r in sim.requests()[seen:] if r.path.lower().endswith("/search")]
+    assert not second.failed, second.summary
+    assert second.run_id == first.run_id
+    assert _loaded(conn) == truth
+    assert second.summary["complete"] is True
+    refetched = {int(r.params["Page"]) for r in later} & {page for _, page in in_bronze}
+    assert refetched == set(), f"pages already in bronze were requested again: {refetched}"
+    assert later, "the rest of the run was fetched"
+
+
+def test_auth_failure_stops_the_run_and_stores_nothing(
+    conn: psycopg.Connection[Any], store: LocalBronzeStore
+) -> None:
+    with (
+        SimulatorServer(SimulatorConfig(jobs=100, seed=1, auth_key=KEY)) as sim,
+        pytest.raises(AuthError, match="USAJOBS_AUTH_KEY"),
+    ):
+        _run(conn, store, sim, RunOptions(query=DEMO), key="wrong-key-000")
+    assert list(store.list()) == []
+    row = conn.execute("SELECT status, error FROM ingest_run").fetchone()
+    assert row is not None
+    assert row[0] == "failed"
+
+
+def test_fault_outlasting_the_budget_fails_pages_then_resume_completes(
+    conn: psycopg.Connection[Any], store: LocalBronzeStore
+) -> None:
+    with SimulatorServer(SimulatorConfig(jobs=1500, seed=9, auth_key=KEY)) as sim:
+        truth = set(sim.matching(DEMO.to_params()))
+        # page 1 (planning) passes; then every search request fails with 503
+        sim.faults = FaultPlan(by_request={n: "503" for n in range(2, 200)}, retry_after=None)
+        first = _run(conn, store, sim, RunOptions(query=DEMO, results_per_page=40), retry_budget=3)
+        assert first.failed
+        assert first.summary["status"] == "failed"
+        assert first.summary["failed_pages"] > 0
+        failed = repo.page_statuses(conn, first.run_id)
+        assert "failed" in failed.values()
+        sim.faults = FaultPlan()
+        second = _run(conn, store, sim, RunOptions(query=DEMO, resume=first.run_id))
+    assert not second.failed, second.summary
+    assert _loaded(conn) == truth
+
+
+def test_api_key_never_reaches_bronze_logs_or_ledger(
+    conn: psycopg.Connection[Any], store: LocalBronzeStore, tmp_path: Path
+) -> None:
+    with (
+        SimulatorServer(
+            SimulatorConfig(
+                jobs=600, seed=2, auth_key=KEY, faults=FaultPlan(by_request={2: "429", 3: "drop"})
+            )
+        ) as sim,
+        capture_logs() as logs,
+    ):
+        result = _run(conn, store, sim, RunOptions(query=DEMO, results_per_page=50))
+        with pytest.raises(AuthError) as refused:
+            _run(conn, store, sim, RunOptions(query=DEMO), key=KEY + "-wrong")
+    assert not result.failed
+    for path in (tmp_path / "bronze").rglob("*"):
+        if path.is_file():
+            data = path.read_bytes()
+            text = gzip.decompress(data) if data[:2] == b"\x1f\x8b" else data
+            assert KEY.encode() not in text, path.name
+    assert KEY not in repr(logs)
+    assert KEY not in str(refused.value) and KEY not in repr(refused.value)
+    dump = conn.execute(
+        "SELECT string_agg(r::text, ' ') FROM (SELECT * FROM ingest_run) r"
+    ).fetchone()
+    pages = conn.execute(
+        "SELECT string_agg(p::text, ' ') FROM (SELECT * FROM ingest_page) p"
+    ).fetchone()
+    assert dump is not None and KEY not in (dump[0] or "")
+    assert pages is not None and KEY not in (pages[0] or "")

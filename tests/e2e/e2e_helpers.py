@@ -60,3 +60,23 @@ def cli(tmp_path: Path) -> CLI:
         )
 
     return run
+
+
+def cli_env(extra: dict[str, str] | None = None) -> dict[str, str]:
+    """The environment `cli` uses: this process's, minus tasman-etl settings, JSON logs."""
+    env = {k: v for k, v in os.environ.items() if k not in _OWN_VARS}
+    env["LOG_FORMAT"] = "json"
+    env.update(extra or {})
+    return env
+
+
+def spawn(*args: str, env: dict[str, str], cwd: Path) -> subprocess.Popen[str]:
+    """Start `python -m tasman_etl ARGS` without waiting (for signal tests)."""
+    return subprocess.Popen(
+        [sys.executable, "-m", "tasman_etl", *args],
+        cwd=cwd,
+        env=cli_env(env),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )

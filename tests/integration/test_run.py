@@ -25,7 +25,7 @@ from tasman_etl.runner.reference import PersistingCodelists
 from tasman_etl.runner.replay import replay
 from tasman_etl.runner.run import RunOptions, RunResult, execute_run
 from tasman_etl.simulator import FaultPlan, SimulatorConfig, SimulatorServer
-from tasman_etl.storage.bronze import LocalBronzeStore
+from tasman_etl.storage.bronze import BronzeStore, LocalBronzeStore
 
 KEY = "sim-key-3b6c0e9d1f"
 DEMO = SearchQuery(keyword="data engineering", location_name="Chicago, Illinois", radius_miles=50)
@@ -55,7 +55,7 @@ class Sleeps:
 
 def _run(
     conn: psycopg.Connection[Any],
-    store: LocalBronzeStore,
+    store: BronzeStore,
     sim: SimulatorServer,
     opts: RunOptions,
     *,
@@ -273,3 +273,25 @@ def test_api_key_never_reaches_bronze_logs_or_ledger(
     ).fetchone()
     assert dump is not None and KEY not in (dump[0] or "")
     assert pages is not None and KEY not in (pages[0] or "")
+
+
+@pytest.mark.parametrize("s3_server", ["seaweedfs"], indirect=True)
+def test_run_and_replay_with_s3_bronze(
+    conn: psycopg.Connection[Any], s3_server: Any, bucket: str
+) -> None:
+    from tasman_etl.storage.bronze_s3 import S3BronzeStore
+
+    s3 = S3BronzeStore(
+        bucket, "bronze/usajobs", endpoint_url=s3_server.endpoint_url, region=s3_server.region
+    )
+    with SimulatorServer(SimulatorConfig(jobs=600, seed=4, auth_key=KEY)) as sim:
+        truth = set(sim.matching(DEMO.to_params()))
+        result = _run(conn, s3, sim, RunOptions(query=DEMO, results_per_page=25))
+    assert not result.failed, result.summary
+    assert _loaded(conn) == truth
+    keys = list(s3.list(run_id=result.run_id))
+    assert len(keys) == result.summary["pages"]
+    conn.execute("DELETE FROM job")
+    replayed = replay(conn, s3, run_id=result.run_id)
+    assert not replayed.failed
+    assert _loaded(conn) == truth

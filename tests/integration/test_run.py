@@ -295,3 +295,22 @@ def test_run_and_replay_with_s3_bronze(
     replayed = replay(conn, s3, run_id=result.run_id)
     assert not replayed.failed
     assert _loaded(conn) == truth
+
+
+def test_stopping_early_is_reported_as_under_collection(
+    conn: psycopg.Connection[Any], store: LocalBronzeStore
+) -> None:
+    with SimulatorServer(SimulatorConfig(jobs=1500, seed=7, auth_key=KEY)) as sim:
+        truth = set(sim.matching(DEMO.to_params()))
+        result = _run(conn, store, sim, RunOptions(query=DEMO, results_per_page=50, max_pages=2))
+    s = result.summary
+    assert s["status"] == "succeeded"
+    assert s["pages"] == 2
+    assert len(_loaded(conn)) == 100 < len(truth)
+    assert s["complete"] is False
+    assert s["under_collection"] == ["(all)"]
+    assert s["partitions"][0]["api_total"] == len(truth)
+    row = conn.execute(
+        "SELECT complete FROM ingest_run WHERE run_id = %s", (result.run_id,)
+    ).fetchone()
+    assert row == (False,)

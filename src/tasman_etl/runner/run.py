@@ -407,19 +407,6 @@ def _close(
     """Count, decide completeness, close the ledger row, log and return the summary."""
     partitions = repo.update_partition_counts(conn, run_id)
     totals = repo.run_totals(conn, run_id)
-    under = []
-    for p in partitions:
-        expected = min(p["api_total"], CAP)
-        if p["over_cap"] or p["unique_rows"] < expected:
-            under.append(p["part"] or "(all)")
-            log.warning(
-                "under_collection",
-                part=p["part"] or None,
-                api_total=p["api_total"],
-                fetched=p["fetched"],
-                unique_rows=p["unique_rows"],
-                over_cap=p["over_cap"],
-            )
     if status == "succeeded" and (
         totals["failed_pages"] or totals["held_pages"] or totals["pending_pages"]
     ):
@@ -428,6 +415,19 @@ def _close(
             f"{totals['failed_pages']} page(s) failed, {totals['held_pages']} held, "
             f"{totals['pending_pages']} not fetched; retry with --resume {run_id}"
         )
+    under = []
+    if status == "succeeded":  # only a run that fetched every page can be judged
+        for p in partitions:
+            if p["over_cap"] or p["unique_rows"] < min(p["api_total"], CAP):
+                under.append(p["part"] or "(all)")
+                log.warning(
+                    "under_collection",
+                    part=p["part"] or None,
+                    api_total=p["api_total"],
+                    fetched=p["fetched"],
+                    unique_rows=p["unique_rows"],
+                    over_cap=p["over_cap"],
+                )
     complete = status == "succeeded" and not under
     stats = client.stats
     summary: dict[str, Any] = {

@@ -2,7 +2,8 @@
 PY ?= .venv/bin/python
 VENV_BIN := .venv/bin
 
-.PHONY: help install check lint format typecheck test test-unit demo bench clean
+.PHONY: help install check lint format typecheck test test-unit demo-local up demo down bench ci clean
+COMPOSE := docker compose -f docker/docker-compose.yml
 
 help:  ## list targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
@@ -30,8 +31,17 @@ test:  ## the whole test suite
 test-unit:  ## unit tests only (no database, no servers)
 	$(VENV_BIN)/pytest tests/unit
 
-demo:  ## run the pipeline against the built-in simulated API
+demo-local:  ## run the pipeline here against the built-in simulated API (no Docker)
 	$(VENV_BIN)/tasman-etl run --demo
+
+up:  ## docker compose: start PostgreSQL and the S3 server, create the bronze bucket
+	$(COMPOSE) up -d --build postgres s3 bucket-init
+
+demo: up  ## docker compose: run the ETL image against the simulated API
+	$(COMPOSE) run --rm etl run --demo
+
+down:  ## docker compose: stop everything (add -v by hand to wipe the data)
+	$(COMPOSE) down --remove-orphans
 
 bench:  ## load the real 2016 fixture pages and print items/s
 	$(PY) bench/load_fixtures.py

@@ -45,7 +45,7 @@ if TYPE_CHECKING:
     import psycopg
 
 DB_FIXTURES = frozenset({"pg_server_url", "db_url", "migrated_db_url", "db_conn"})
-_UNIT_DIR = Path(__file__).resolve().parent / "unit"
+_PURE_DIRS = tuple(Path(__file__).resolve().parent / d for d in ("unit", "infra"))
 _EMBEDDED_PREFIX = "tasman-test-pg-"
 _STARTING_GRACE_S = 600
 
@@ -53,7 +53,8 @@ _STARTING_GRACE_S = 600
 def pytest_runtest_setup(item: pytest.Item) -> None:
     """Fail a unit test that asks for a database, before any fixture starts a server."""
     used = DB_FIXTURES.intersection(getattr(item, "fixturenames", ()))
-    if used and Path(str(item.path)).resolve().is_relative_to(_UNIT_DIR):
+    path = Path(str(item.path)).resolve()
+    if used and any(path.is_relative_to(d) for d in _PURE_DIRS):
         pytest.fail(
             f"unit tests must not use a database, but {item.nodeid} requests "
             f"{', '.join(sorted(used))}; move it to tests/integration (or another DB tier)",

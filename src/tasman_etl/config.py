@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import os
 from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import urlsplit
@@ -126,6 +127,8 @@ def load_settings(**overrides: Any) -> Settings:
         raise ConfigError(_describe(exc)) from None
     if settings.usajobs_auth_key is not None:
         register_secret(settings.usajobs_auth_key.get_secret_value())
+    # libpq also reads PGPASSWORD (ECS injects the RDS-managed password that way).
+    register_secret(os.environ.get("PGPASSWORD"))
     if settings.db_url is not None:
         with contextlib.suppress(ValueError):
             register_secret(urlsplit(settings.db_url.get_secret_value()).password)

@@ -237,7 +237,7 @@ def test_wrong_secret_is_a_storage_error_without_the_secret(
     for secret in (wrong_secret, s3_server.secret_key):
         assert secret not in message
         assert secret not in repr(info.value.__cause__)
-    with pytest.raises(StorageError, match=r"S3 head failed .*HTTP 403"):
+    with pytest.raises(StorageError, match=r"S3 list failed .*HTTP 403"):
         store.exists(_key())  # HEAD has no error body: only the status
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", s3_server.secret_key)
     assert not _store(s3_server, bucket).exists(_key())  # nothing was written
@@ -270,7 +270,7 @@ def test_unreachable_endpoint_is_a_storage_error() -> None:
     with pytest.raises(StorageError, match="EndpointConnectionError") as info:
         store.put(_key(), body, payload_sha256=sha)
     assert "unreachable-test-secret" not in str(info.value)
-    with pytest.raises(StorageError, match="S3 head failed"):
+    with pytest.raises(StorageError, match="S3 list failed"):
         store.exists(_key())
     with pytest.raises(StorageError, match="S3 list failed"):
         list(store.list())

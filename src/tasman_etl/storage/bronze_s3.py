@@ -236,18 +236,18 @@ class S3BronzeStore:
         return body
 
     def exists(self, key: BronzeKey) -> bool:
-        """HEAD the object: True if present, False on 404."""
+        """True if the object is present.
+
+        Lists with the key as prefix rather than HEAD: the task role may list only under the
+        bronze prefix, and without a bucket-wide ListBucket S3 answers HEAD of a missing key
+        with 403, not 404.
+        """
         object_key = self._key(key)
         try:
-            self._client.head_object(Bucket=self._bucket, Key=object_key)
-        except ClientError as exc:
-            code, status = _error_code(exc)
-            if code in _NOT_FOUND or status == 404:
-                return False
-            raise self._fail("head", object_key, exc) from exc
-        except BotoCoreError as exc:
-            raise self._fail("head", object_key, exc) from exc
-        return True
+            found = self._client.list_objects_v2(Bucket=self._bucket, Prefix=object_key, MaxKeys=1)
+        except (ClientError, BotoCoreError) as exc:
+            raise self._fail("list", object_key, exc) from exc
+        return any(item.get("Key") == object_key for item in found.get("Contents", []))
 
     def list(
         self, *, run_id: str | None = None, run_date: date | None = None

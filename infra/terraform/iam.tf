@@ -1,0 +1,251 @@
+# Three roles, each with only what it needs:
+#   execution role  used by ECS *before* the app starts: pull the image, create the log stream,
+#                   read the secrets and inject them as environment variables.
+#   task role       used by the app itself: read/write bronze objects under the prefix. Nothing
+#                   else: it cannot read any secret.
+#   scheduler role  used by EventBridge Scheduler: run this task definition on this cluster,
+#                   pass the two roles above to ECS, and dead-letter failed invocations.
+
+locals {
+  # The secrets ECS injects into the container (see ecs.tf). Only the execution role reads them.
+  execution_secret_arns = concat(
+    [
+      aws_secretsmanager_secret.usajobs_auth_key.arn,
+      aws_secretsmanager_secret.db_url.arn,
+    ],
+    var.db_use_master_password ? [aws_db_instance.this.master_user_secret[0].secret_arn] : [],
+  )
+}
+
+# ---------------------------------------------------------------------------------------------
+# Execution role
+# ---------------------------------------------------------------------------------------------
+
+data "aws_iam_policy_document" "ecs_tasks_assume" {
+  statement {
+    actions = ["sts:AssumeRole"]
+
+    principals {
+      type        = "Service"
+      identifiers = ["ecs-tasks.amazonaws.com"]
+    }
+
+    condition {
+      test     = "StringEquals"
+      variable = "aws:SourceAccount"
+      values   = [local.account_id]
+    }
+  }
+}
+
+resource "aws_iam_role" "execution" {
+  name               = "${var.name}-execution"
+  description        = "ECS execution role of tasman-etl: image pull, log stream, secret injection"
+  assume_role_policy = data.aws_iam_policy_document.ecs_tasks_assume.json
+}
+
+data "aws_iam_policy_document" "execution" {
+  statement {
+    sid       = "EcrAuthToken"
+    actions   = ["ecr:GetAuthorizationToken"]
+    resources = ["*"] # this action has no resource-level permissions
+  }
+
+  statement {
+    sid = "PullTheEtlImage"
+    actions = [
+      "ecr:BatchCheckLayerAvailability",
+      "ecr:GetDownloadUrlForLayer",
+      "ecr:BatchGetImage",
+    ]
+    resources = [aws_ecr_repository.etl.arn]
+  }
+
+  statement {
+    sid       = "WriteContainerLogs"
+    actions   = ["logs:CreateLogStream", "logs:PutLogEvents"]
+    resources = ["${aws_cloudwatch_log_group.etl.arn}:*"]
+  }
+
+  statement {
+    sid       = "ReadTheInjectedSecrets"
+    actions   = ["secretsmanager:GetSecretValue"]
+    resources = local.execution_secret_arns
+  }
+
+  statement {
+    sid       = "DecryptTheInjectedSecrets"
+    actions   = ["kms:Decrypt"]
+    resources = [aws_kms_key.secrets.arn]
+
+    condition {
+      test     = "StringEquals"
+      variable = "kms:ViaService"
+      values   = ["secretsmanager.${local.region}.amazonaws.com"]
+    }
+  }
+}
+
+resource "aws_iam_role_policy" "execution" {
+  name   = "pull-log-secrets"
+  role   = aws_iam_role.execution.id
+  policy = data.aws_iam_policy_document.execution.json
+}
+
+# ---------------------------------------------------------------------------------------------
+# Task role
+# ---------------------------------------------------------------------------------------------
+
+data "aws_iam_policy_document" "task_assume" {
+  statement {
+    actions = ["sts:AssumeRole"]
+
+    principals {
+      type        = "Service"
+      identifiers = ["ecs-tasks.amazonaws.com"]
+    }
+
+    condition {
+      test     = "StringEquals"
+      variable = "aws:SourceAccount"
+      values   = [local.account_id]
+    }
+
+    condition {
+      test     = "ArnLike"
+      variable = "aws:SourceArn"
+      values   = ["arn:${local.partition}:ecs:${local.region}:${local.account_id}:*"]
+    }
+  }
+}
+
+resource "aws_iam_role" "task" {
+  name               = "${var.name}-task"
+  description        = "Role of the tasman-etl application: bronze objects under the prefix only"
+  assume_role_policy = data.aws_iam_policy_document.task_assume.json
+}
+
+data "aws_iam_policy_document" "task" {
+  statement {
+    sid       = "ReadWriteBronzeObjectsUnderThePrefix"
+    actions   = ["s3:PutObject", "s3:GetObject"]
+    resources = ["${aws_s3_bucket.bronze.arn}/${var.bronze_s3_prefix}/*"]
+  }
+
+  statement {
+    sid       = "ListOnlyUnderThePrefix"
+    actions   = ["s3:ListBucket"]
+    resources = [aws_s3_bucket.bronze.arn]
+
+    condition {
+      test     = "StringLike"
+      variable = "s3:prefix"
+      values   = [var.bronze_s3_prefix, "${var.bronze_s3_prefix}/*"]
+    }
+  }
+
+  # SSE-KMS: S3 calls KMS with the caller's credentials, so writing needs GenerateDataKey and
+  # reading needs Decrypt on the bucket key. kms:ViaService keeps these usable only through S3.
+  statement {
+    sid       = "UseTheBronzeKeyThroughS3Only"
+    actions   = ["kms:GenerateDataKey", "kms:Decrypt"]
+    resources = [aws_kms_key.bronze.arn]
+
+    condition {
+      test     = "StringEquals"
+      variable = "kms:ViaService"
+      values   = ["s3.${local.region}.amazonaws.com"]
+    }
+  }
+}
+
+resource "aws_iam_role_policy" "task" {
+  name   = "bronze-prefix-only"
+  role   = aws_iam_role.task.id
+  policy = data.aws_iam_policy_document.task.json
+}
+
+# ---------------------------------------------------------------------------------------------
+# Scheduler role
+# ---------------------------------------------------------------------------------------------
+
+data "aws_iam_policy_document" "scheduler_assume" {
+  statement {
+    actions = ["sts:AssumeRole"]
+
+    principals {
+      type        = "Service"
+      identifiers = ["scheduler.amazonaws.com"]
+    }
+
+    condition {
+      test     = "StringEquals"
+      variable = "aws:SourceAccount"
+      values   = [local.account_id]
+    }
+  }
+}
+
+resource "aws_iam_role" "scheduler" {
+  name               = "${var.name}-scheduler"
+  description        = "EventBridge Scheduler role of tasman-etl: RunTask, PassRole, dead-letter"
+  assume_role_policy = data.aws_iam_policy_document.scheduler_assume.json
+}
+
+data "aws_iam_policy_document" "scheduler" {
+  statement {
+    sid       = "RunTheEtlTaskOnTheEtlCluster"
+    actions   = ["ecs:RunTask"]
+    resources = ["arn:${local.partition}:ecs:${local.region}:${local.account_id}:task-definition/${aws_ecs_task_definition.etl.family}:*"]
+
+    condition {
+      test     = "ArnEquals"
+      variable = "ecs:cluster"
+      values   = [aws_ecs_cluster.this.arn]
+    }
+  }
+
+  # RunTask with propagated/managed tags also needs ecs:TagResource on the new task.
+  statement {
+    sid       = "TagTheTasksItStarts"
+    actions   = ["ecs:TagResource"]
+    resources = ["arn:${local.partition}:ecs:${local.region}:${local.account_id}:task/${aws_ecs_cluster.this.name}/*"]
+
+    condition {
+      test     = "StringEquals"
+      variable = "ecs:CreateAction"
+      values   = ["RunTask"]
+    }
+  }
+
+  statement {
+    sid       = "PassTheTwoTaskRolesToEcs"
+    actions   = ["iam:PassRole"]
+    resources = [aws_iam_role.execution.arn, aws_iam_role.task.arn]
+
+    condition {
+      test     = "StringEquals"
+      variable = "iam:PassedToService"
+      values   = ["ecs-tasks.amazonaws.com"]
+    }
+  }
+
+  statement {
+    sid       = "DeadLetterFailedInvocations"
+    actions   = ["sqs:SendMessage"]
+    resources = [aws_sqs_queue.scheduler_dlq.arn]
+  }
+
+  # The dead-letter queue and the schedule are encrypted with the ops key.
+  statement {
+    sid       = "UseTheOpsKeyForTheQueueAndSchedule"
+    actions   = ["kms:GenerateDataKey", "kms:Decrypt"]
+    resources = [aws_kms_key.ops.arn]
+  }
+}
+
+resource "aws_iam_role_policy" "scheduler" {
+  name   = "run-task-dead-letter"
+  role   = aws_iam_role.scheduler.id
+  policy = data.aws_iam_policy_document.scheduler.json
+}

@@ -18,7 +18,18 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
-from tasman_etl.models import ANNUAL_FACTORS, CodeName, SearchItem
+from tasman_etl.models import (
+    ANNUAL_FACTORS,
+    CodeName,
+    Descriptor,
+    Details,
+    FormattedDescription,
+    Location,
+    Remuneration,
+    SearchItem,
+    UserArea,
+    WhoMayApply,
+)
 
 __all__ = [
     "CATEGORY_COLUMNS",
@@ -28,12 +39,16 @@ __all__ = [
     "JOB_COLUMNS",
     "LOCATION_COLUMNS",
     "PageRows",
+    "PreparedItem",
     "QuarantineRow",
     "content_hash",
     "dump_json",
+    "prepare_items",
     "search_items",
     "transform_item",
     "transform_page",
+    "transform_prepared",
+    "unknown_keys",
 ]
 
 # Search-context fields: they change with the query, not with the announcement.
@@ -161,6 +176,11 @@ class PageRows:
     duplicates: int = 0
     unknown_keys: Counter[str] = field(default_factory=Counter)
     control_numbers: list[str] = field(default_factory=list)
+    """Every valid control number on the page (after de-duplication), in page order."""
+    unchanged: list[str] = field(default_factory=list)
+    """Control numbers the database already holds with the same content (not re-validated)."""
+    new: set[str] = field(default_factory=set)
+    """Control numbers of `jobs` rows the database does not hold yet."""
 
 
 def dump_json(value: Any) -> str:
@@ -180,8 +200,8 @@ def content_hash(item: Mapping[str, Any]) -> str:
         trimmed["MatchedObjectDescriptor"] = {
             k: v for k, v in descriptor.items() if k not in _CONTEXT_DESCRIPTOR_KEYS
         }
-    canonical = json.dumps(trimmed, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
-    return hashlib.sha256(canonical.encode("utf-8", "surrogatepass")).hexdigest()
+    canonical = json.dumps(trimmed, sort_keys=True, ensure_ascii=True, separators=(",", ":"))
+    return hashlib.sha256(canonical.encode("ascii")).hexdigest()
 
 
 def search_items(payload: Any) -> list[Any]:
@@ -215,23 +235,74 @@ def _first(entries: list[CodeName]) -> tuple[str | None, str | None]:
     return entries[0].code, entries[0].name or None
 
 
-def _unknown_keys(model: BaseModel, path: str, counter: Counter[str]) -> None:
-    """Count keys the models do not know (schema drift), recursively."""
-    if model.model_extra:
-        for key in model.model_extra:
-            counter[f"{path}.{key}" if path else key] += 1
-    for name in type(model).model_fields:
-        value = getattr(model, name)
-        alias = type(model).model_fields[name].alias or name
-        child_path = f"{path}.{alias}" if path else alias
-        if isinstance(value, BaseModel):
-            _unknown_keys(value, child_path, counter)
-        elif isinstance(value, list) and value and isinstance(value[0], BaseModel):
-            seen: Counter[str] = Counter()
-            for element in value:
-                _unknown_keys(element, child_path + "[]", seen)
-            # a key counts once per item, however many list entries carry it
-            counter.update(dict.fromkeys(seen, 1))
+def _aliases(model: type[BaseModel]) -> frozenset[str]:
+    """Every input key a model accepts (aliases and alias choices)."""
+    keys: set[str] = set()
+    for name, info in model.model_fields.items():
+        keys.add(info.alias or name)
+        choices = getattr(info.validation_alias, "choices", None)
+        if choices:
+            keys.update(c for c in choices if isinstance(c, str))
+    return frozenset(keys)
+
+
+# Known keys per position, for the drift report (keys the models do not know).
+_ITEM_KEYS = _aliases(SearchItem)
+_DESCRIPTOR_KEYS = _aliases(Descriptor)
+_USER_AREA_KEYS = _aliases(UserArea)
+_DETAILS_KEYS = _aliases(Details)
+_WHO_KEYS = _aliases(WhoMayApply)
+_LIST_KEYS = {
+    "PositionLocation": _aliases(Location),
+    "JobCategory": _aliases(CodeName),
+    "JobGrade": _aliases(CodeName),
+    "PositionSchedule": _aliases(CodeName),
+    "PositionOfferingType": _aliases(CodeName),
+    "PositionRemuneration": _aliases(Remuneration),
+    "PositionFormattedDescription": _aliases(FormattedDescription),
+}
+
+
+def _extra(obj: Any, known: frozenset[str], path: str, counter: Counter[str]) -> None:
+    if isinstance(obj, Mapping):
+        for key in obj.keys() - known:
+            counter[f"{path}.{key}"] += 1
+
+
+def unknown_keys(raw: Mapping[str, Any], counter: Counter[str]) -> None:
+    """Count keys of a raw item that the models do not know (schema drift).
+
+    Works on the raw dict with set differences, so it is cheap enough to run on every
+    item; a key inside a list counts once per item, however many entries carry it.
+    """
+    for key in raw.keys() - _ITEM_KEYS:
+        counter[key] += 1
+    descriptor = raw.get("MatchedObjectDescriptor")
+    if not isinstance(descriptor, Mapping):
+        return
+    base = "MatchedObjectDescriptor"
+    _extra(descriptor, _DESCRIPTOR_KEYS, base, counter)
+    for name, known in _LIST_KEYS.items():
+        entries = descriptor.get(name)
+        if isinstance(entries, list):
+            seen: set[str] = set()
+            for entry in entries:
+                if isinstance(entry, Mapping):
+                    seen.update(entry.keys() - known)
+            for key in seen:
+                counter[f"{base}.{name}[].{key}"] += 1
+    user_area = descriptor.get("UserArea")
+    if isinstance(user_area, Mapping):
+        _extra(user_area, _USER_AREA_KEYS, f"{base}.UserArea", counter)
+        details = user_area.get("Details")
+        if isinstance(details, Mapping):
+            _extra(details, _DETAILS_KEYS, f"{base}.UserArea.Details", counter)
+            _extra(
+                details.get("WhoMayApply"),
+                _WHO_KEYS,
+                f"{base}.UserArea.Details.WhoMayApply",
+                counter,
+            )
 
 
 def _has_nul(value: Any) -> bool:
@@ -266,10 +337,9 @@ class ItemRows:
     details: tuple[Any, ...]
 
 
-def transform_item(raw: Mapping[str, Any], raw_text: str, unknown: Counter[str]) -> ItemRows:
+def transform_item(raw: Mapping[str, Any], raw_text: str, digest: str | None = None) -> ItemRows:
     """Rows for one item. Raises ValidationError when the item breaks a hard rule."""
     item = SearchItem.model_validate(raw)
-    _unknown_keys(item, "", unknown)
     cn = item.control_number
     d = item.descriptor
     det = d.details
@@ -299,7 +369,7 @@ def transform_item(raw: Mapping[str, Any], raw_text: str, unknown: Counter[str])
         det.telework_eligible,
         det.remote_indicator,
         len(d.locations),
-        content_hash(raw),
+        digest or content_hash(raw),
         raw_text,
     )
     locations = [
@@ -387,63 +457,73 @@ def _raw_control_number(raw: Any) -> str | None:
     return None
 
 
-def transform_page(items: Iterable[Any]) -> PageRows:
-    """Validate and normalise a page's items; see the module docstring."""
-    out = PageRows()
-    valid: dict[str, ItemRows] = {}
+@dataclass(frozen=True)
+class PreparedItem:
+    """An item after the cheap first pass: its control number, content hash, or why not."""
+
+    index: int
+    raw: Any
+    control_number: str | None
+    digest: str | None
+    problem: str | None = None
+
+
+def prepare_items(items: Iterable[Any], unknown: Counter[str] | None = None) -> list[PreparedItem]:
+    """First pass over a page: control numbers and content hashes (and drift), no validation.
+
+    The hashes let the loader ask the database which items it already holds unchanged, so
+    only new and changed items pay for full validation and loading.
+    """
+    out = []
     for index, raw in enumerate(items):
-        out.items += 1
-        try:
-            raw_text = dump_json(raw)
-        except (TypeError, ValueError) as exc:  # pragma: no cover - json.loads output always dumps
-            out.quarantine.append(
-                QuarantineRow(index, None, f"not serialisable: {exc}", repr(raw), storable=False)
-            )
-            continue
-        cn = _raw_control_number(raw)
         if not isinstance(raw, Mapping):
-            out.quarantine.append(QuarantineRow(index, None, "item is not a JSON object", raw_text))
+            out.append(PreparedItem(index, raw, None, None, "item is not a JSON object"))
             continue
-        try:
-            raw_text.encode("utf-8")
-        except UnicodeEncodeError:
-            out.quarantine.append(
-                QuarantineRow(
-                    index,
-                    cn,
-                    "text contains a lone surrogate (not valid UTF-8)",
-                    json.dumps(raw, ensure_ascii=True),
-                    storable=False,
-                )
-            )
+        if unknown is not None:
+            unknown_keys(raw, unknown)
+        out.append(PreparedItem(index, raw, _raw_control_number(raw), content_hash(raw)))
+    return out
+
+
+def transform_prepared(
+    prepared: Iterable[PreparedItem], *, stored: Mapping[str, str] | None = None
+) -> PageRows:
+    """Validate and normalise prepared items; see the module docstring.
+
+    `stored` maps control numbers to the content hash the database holds: an item whose
+    hash matches is listed in `PageRows.unchanged` without being validated again, and an
+    item whose control number is absent is listed in `PageRows.new`.
+    """
+    known = stored or {}
+    out = PageRows()
+    valid: dict[str, ItemRows | None] = {}  # None = unchanged, rows not needed
+    for item in prepared:
+        out.items += 1
+        index, raw, cn = item.index, item.raw, item.control_number
+        if item.problem is not None:
+            out.quarantine.append(QuarantineRow(index, cn, item.problem, _text_of(raw)))
             continue
-        if _has_nul(raw):
-            out.quarantine.append(
-                QuarantineRow(
-                    index,
-                    cn,
-                    "text contains a NUL character (PostgreSQL cannot store it)",
-                    raw_text,
-                    storable=False,
-                )
-            )
-            continue
-        try:
-            rows = transform_item(raw, raw_text, out.unknown_keys)
-        except ValidationError as exc:
-            out.quarantine.append(QuarantineRow(index, cn, _describe(exc), raw_text))
-            continue
-        except (ValueError, TypeError, ArithmeticError, RecursionError) as exc:
-            out.quarantine.append(
-                QuarantineRow(index, cn, f"{type(exc).__name__}: {exc}", raw_text)
-            )
-            continue
-        if rows.control_number in valid:
+        if cn is not None and item.digest is not None and known.get(cn) == item.digest:
+            rows: ItemRows | None = None
+        else:
+            rows_or_problem = _rows_or_quarantine(index, raw, cn, item.digest)
+            if isinstance(rows_or_problem, QuarantineRow):
+                out.quarantine.append(rows_or_problem)
+                continue
+            rows = rows_or_problem
+            cn = rows.control_number
+        assert cn is not None
+        if cn in valid:
             out.duplicates += 1
-            del valid[rows.control_number]  # last occurrence wins, keeps its position
-        valid[rows.control_number] = rows
-    for rows in valid.values():
-        out.control_numbers.append(rows.control_number)
+            del valid[cn]  # last occurrence wins, keeps its position
+        valid[cn] = rows
+    for cn, rows in valid.items():
+        out.control_numbers.append(cn)
+        if rows is None:
+            out.unchanged.append(cn)
+            continue
+        if cn not in known:
+            out.new.add(cn)
         out.jobs.append(rows.job)
         out.locations.extend(rows.locations)
         out.categories.extend(rows.categories)
@@ -451,3 +531,49 @@ def transform_page(items: Iterable[Any]) -> PageRows:
         out.hiring_paths.extend(rows.hiring_paths)
         out.details.append(rows.details)
     return out
+
+
+def _text_of(raw: Any) -> str:
+    try:
+        return dump_json(raw)
+    except (TypeError, ValueError):  # pragma: no cover - json.loads output always dumps
+        return repr(raw)
+
+
+def _rows_or_quarantine(
+    index: int, raw: Mapping[str, Any], cn: str | None, digest: str | None
+) -> ItemRows | QuarantineRow:
+    raw_text = dump_json(raw)
+    try:
+        raw_text.encode("utf-8")
+    except UnicodeEncodeError:
+        return QuarantineRow(
+            index,
+            cn,
+            "text contains a lone surrogate (not valid UTF-8)",
+            json.dumps(raw, ensure_ascii=True),
+            storable=False,
+        )
+    # json escapes NUL as \u0000, so the text is a cheap pre-filter for the exact walk
+    if "\\u0000" in raw_text and _has_nul(raw):
+        return QuarantineRow(
+            index,
+            cn,
+            "text contains a NUL character (PostgreSQL cannot store it)",
+            raw_text,
+            storable=False,
+        )
+    try:
+        return transform_item(raw, raw_text, digest)
+    except ValidationError as exc:
+        return QuarantineRow(index, cn, _describe(exc), raw_text)
+    except (ValueError, TypeError, ArithmeticError, RecursionError) as exc:
+        return QuarantineRow(index, cn, f"{type(exc).__name__}: {exc}", raw_text)
+
+
+def transform_page(items: Iterable[Any], *, stored: Mapping[str, str] | None = None) -> PageRows:
+    """Both passes at once: `prepare_items` then `transform_prepared`."""
+    unknown: Counter[str] = Counter()
+    rows = transform_prepared(prepare_items(items, unknown), stored=stored)
+    rows.unknown_keys = unknown
+    return rows

@@ -275,3 +275,28 @@ def test_bronze_objects_are_written_and_readable(
     ).fetchone()
     assert row is not None and row[0] == keys[0].path
     assert row[1] == envelope.ingest["sha256"]
+
+
+def test_rows_believed_new_but_already_stored_fall_back_to_the_upsert(
+    db_conn: psycopg.Connection[Any],
+) -> None:
+    from datetime import UTC, datetime
+
+    from tasman_etl.db.repository import PageRecord, load_page_rows, start_run
+    from tasman_etl.transform import transform_page
+
+    start_run(db_conn, "r1", command="test", params={}, scope_hash=None, code_version="0")
+    first = transform_page([_item("500000001"), _item("500000002")])
+    record = PageRecord("r1", "page=0001", "", 1, None, None, None)
+    counts = load_page_rows(db_conn, first, record=record, seen_at=datetime.now(UTC))
+    assert (counts.inserted, counts.updated, counts.unchanged) == (2, 0, 0)
+    # another writer got there first: these rows are marked new but the jobs exist
+    again = transform_page([_item("500000001", PositionTitle="Changed"), _item("500000002")])
+    assert again.new == {"500000001", "500000002"}
+    record2 = PageRecord("r1", "page=0002", "", 2, None, None, None)
+    counts = load_page_rows(db_conn, again, record=record2, seen_at=datetime.now(UTC))
+    assert (counts.inserted, counts.updated, counts.unchanged) == (0, 1, 1)
+    titles = dict(db_conn.execute("SELECT control_number, position_title FROM job").fetchall())
+    assert titles == {"500000001": "Changed", "500000002": "Data Engineer"}
+    versions = db_conn.execute("SELECT count(*) FROM job_version").fetchone()
+    assert versions == (3,)

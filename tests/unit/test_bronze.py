@@ -37,7 +37,7 @@ SENT = datetime(2025, 9, 3, 13, 26, 2, 762309, tzinfo=UTC)
 RECEIVED = SENT + timedelta(milliseconds=250)
 
 
-def _envelope(payload: bytes = b'{"b":1,"a":[1,2]}', **overrides: Any) -> bytes:
+def _envelope(body: bytes = b'{"b":1,"a":[1,2]}', **overrides: Any) -> bytes:
     args: dict[str, Any] = {
         "endpoint": "/api/search",
         "params": {"Keyword": "data engineering", "Page": 1},
@@ -45,7 +45,7 @@ def _envelope(payload: bytes = b'{"b":1,"a":[1,2]}', **overrides: Any) -> bytes:
         "status": 200,
         "received_at": RECEIVED,
         "headers": {"Content-Type": "application/json"},
-        "payload_bytes": payload,
+        "payload_bytes": body,
         "run_id": "run-1",
         "page": 1,
         "part": None,
@@ -184,15 +184,32 @@ def test_envelope_is_deterministic_gzip_with_zero_mtime() -> None:
 
 def test_envelope_compresses_at_the_documented_level() -> None:
     body = _envelope()
-    assert GZIP_LEVEL == 6
+    assert GZIP_LEVEL == 3
     raw = gzip.decompress(body)
     assert body == build_envelope_via_gzip_module(raw)
 
 
 def build_envelope_via_gzip_module(raw: bytes) -> bytes:
-    """Level-6 deflate with our fixed header: same bytes as gzip.compress except the OS byte."""
-    reference = gzip.compress(raw, compresslevel=6, mtime=0)
+    """Deflate at GZIP_LEVEL with our fixed header: gzip.compress's bytes but the OS byte."""
+    reference = gzip.compress(raw, compresslevel=GZIP_LEVEL, mtime=0)
     return reference[:9] + b"\xff" + reference[10:]
+
+
+def test_envelope_with_a_parsed_payload_embeds_the_bytes_verbatim() -> None:
+    payload = b'{"zeta": 1,\n "alpha": {"y": "\xc3\xa9", "x": [2, 3.50]}}'
+    parsed = json.loads(payload)
+    fast = _envelope(payload, payload=parsed)
+    slow = _envelope(payload)
+    assert fast == _envelope(payload, payload=parsed)  # still deterministic
+    assert payload in gzip.decompress(fast)  # verbatim, formatting included
+    assert json.loads(gzip.decompress(fast)) == json.loads(gzip.decompress(slow))
+    assert read_envelope(fast).ingest["sha256"] == hashlib.sha256(payload).hexdigest()
+
+
+@pytest.mark.parametrize("payload", [b'{"x": NaN}', b'\xff\xfe{"x": 1}', b"[1, 2]"])
+def test_envelope_falls_back_to_parsing_bytes_it_cannot_embed(payload: bytes) -> None:
+    with pytest.raises(ValueError, match="JSON"):
+        _envelope(payload, payload={"x": 1})
 
 
 def test_envelope_layout_checksum_and_payload_order() -> None:

@@ -315,3 +315,22 @@ def test_unknown_keys_are_counted_as_drift() -> None:
 def test_non_search_payload_is_a_page_level_error(payload: Any) -> None:
     with pytest.raises(ValueError, match=r"SearchResult|JSON object|not a list"):
         search_items(payload)
+
+
+def test_items_the_database_holds_unchanged_skip_validation() -> None:
+    good = _item()
+    broken = _item(PositionTitle="")  # would be quarantined if validated
+    broken["MatchedObjectId"] = "222222222"
+    stored = {"123456789": content_hash(good), "222222222": content_hash(broken)}
+    rows = transform_page([good, broken], stored=stored)
+    assert rows.unchanged == ["123456789", "222222222"]
+    assert rows.jobs == []
+    assert rows.quarantine == []
+    assert rows.new == set()
+    changed = _item(PositionTitle="Lead Data Engineer")
+    rows = transform_page([changed], stored=stored)
+    assert rows.unchanged == []
+    assert [j[COL["position_title"]] for j in rows.jobs] == ["Lead Data Engineer"]
+    assert rows.new == set()  # known control number, new content
+    fresh = transform_page([changed], stored={})
+    assert fresh.new == {"123456789"}

@@ -39,18 +39,21 @@ __all__ = [
     "load_page_rows",
     "record_page",
     "start_run",
+    "stored_hashes",
     "upsert_codelist",
 ]
 
 Conn = psycopg.Connection[Any]
 
-_CHILD_TABLES: tuple[tuple[str, str, tuple[str, ...]], ...] = (
-    ("job_location", "stg_location", LOCATION_COLUMNS),
-    ("job_category", "stg_category", CATEGORY_COLUMNS),
-    ("job_grade", "stg_grade", GRADE_COLUMNS),
-    ("job_hiring_path", "stg_hiring_path", HIRING_PATH_COLUMNS),
-    ("job_details", "stg_details", DETAILS_COLUMNS),
+# Child tables and their row layout (control_number first; replaced by job_id on COPY).
+_CHILD_TABLES: tuple[tuple[str, tuple[str, ...]], ...] = (
+    ("job_location", LOCATION_COLUMNS),
+    ("job_category", CATEGORY_COLUMNS),
+    ("job_grade", GRADE_COLUMNS),
+    ("job_hiring_path", HIRING_PATH_COLUMNS),
+    ("job_details", DETAILS_COLUMNS),
 )
+_CHILD_TABLE_NAMES = tuple(table for table, _ in _CHILD_TABLES)
 
 
 @dataclass(frozen=True)
@@ -127,43 +130,39 @@ def _job_update_set() -> sql.Composed:
 
 _UPSERT_JOB = sql.SQL(
     """
-    WITH up AS (
-        INSERT INTO job AS j ({cols}, first_seen_at, last_seen_at, ingest_run_id, last_seen_run_id)
-        SELECT {cols}, %(seen)s, %(seen)s, %(run)s, %(run)s FROM stg_job
-        ON CONFLICT (control_number) DO UPDATE SET {sets}
-        WHERE j.content_hash IS DISTINCT FROM EXCLUDED.content_hash
-        RETURNING j.job_id, j.control_number, (j.xmax = 0) AS inserted
-    )
-    INSERT INTO stg_changed (job_id, control_number, inserted) SELECT * FROM up
+    INSERT INTO job AS j ({cols}, first_seen_at, last_seen_at, ingest_run_id, last_seen_run_id)
+    SELECT {cols}, %(seen)s, %(seen)s, %(run)s, %(run)s FROM stg_job
+    ON CONFLICT (control_number) DO UPDATE SET {sets}
+    WHERE j.content_hash IS DISTINCT FROM EXCLUDED.content_hash
+    RETURNING j.job_id, j.control_number, (j.xmax = 0) AS inserted
     """
 ).format(cols=_ident_list(JOB_COLUMNS), sets=_job_update_set())
 
+# Only columns no index covers change here, so with job's fillfactor (005) these are HOT
+# updates: no index entries are written for an unchanged job.
 _TOUCH_UNCHANGED = """
-    UPDATE job AS j
-       SET last_seen_at = GREATEST(j.last_seen_at, %(seen)s),
+    UPDATE job
+       SET last_seen_at = GREATEST(last_seen_at, %(seen)s),
            last_seen_run_id = %(run)s,
            inactive_since = NULL
-      FROM stg_job AS s
-     WHERE j.control_number = s.control_number
-       AND NOT EXISTS (SELECT 1 FROM stg_changed c WHERE c.control_number = s.control_number)
+     WHERE control_number = ANY(%(cns)s)
 """
 
 _CLOSE_VERSIONS = """
-    UPDATE job_version AS v SET valid_to = GREATEST(v.valid_from, %(seen)s)
-      FROM stg_changed AS c
-     WHERE v.job_id = c.job_id AND v.valid_to IS NULL AND NOT c.inserted
+    UPDATE job_version SET valid_to = GREATEST(valid_from, %(seen)s)
+     WHERE job_id = ANY(%(ids)s) AND valid_to IS NULL
 """
 
 _OPEN_VERSIONS = """
     INSERT INTO job_version (job_id, control_number, content_hash, run_id, valid_from, snapshot)
-    SELECT j.job_id, j.control_number, j.content_hash, %(run)s, %(seen)s, j.raw_json
-      FROM stg_changed AS c JOIN job AS j USING (job_id)
+    SELECT job_id, control_number, content_hash, %(run)s, %(seen)s, raw_json
+      FROM job WHERE job_id = ANY(%(ids)s)
 """
 
 _SEEN_IN_SCOPE = """
     INSERT INTO job_scope (scope_hash, job_id, first_seen_at, last_seen_at, last_seen_run_id)
-    SELECT %(scope)s, j.job_id, %(seen)s, %(seen)s, %(run)s
-      FROM stg_job AS s JOIN job AS j USING (control_number)
+    SELECT %(scope)s, job_id, %(seen)s, %(seen)s, %(run)s
+      FROM job WHERE control_number = ANY(%(cns)s)
     ON CONFLICT (scope_hash, job_id) DO UPDATE
        SET last_seen_at = GREATEST(job_scope.last_seen_at, EXCLUDED.last_seen_at),
            last_seen_run_id = EXCLUDED.last_seen_run_id
@@ -182,27 +181,21 @@ _QUARANTINE_COLUMNS = (
 )
 
 
-def _child_rewrite(
-    cur: psycopg.Cursor[Any], table: str, stage: str, columns: Sequence[str]
-) -> None:
-    cur.execute(
-        sql.SQL(
-            "DELETE FROM {} AS t USING stg_changed AS c "
-            "WHERE t.job_id = c.job_id AND NOT c.inserted"
-        ).format(sql.Identifier(table))
-    )
-    payload_cols = [c for c in columns if c != "control_number"]
-    cur.execute(
-        sql.SQL(
-            "INSERT INTO {t} (job_id, {cols}) SELECT c.job_id, {scols} "
-            "FROM {s} AS s JOIN stg_changed AS c USING (control_number)"
-        ).format(
-            t=sql.Identifier(table),
-            cols=_ident_list(payload_cols),
-            scols=sql.SQL(", ").join(sql.Identifier("s", c) for c in payload_cols),
-            s=sql.Identifier(stage),
-        )
-    )
+def stored_hashes(conn: Conn, control_numbers: Sequence[str]) -> dict[str, str]:
+    """`control_number -> content_hash` for the jobs the database already holds."""
+    if not control_numbers:
+        return {}
+    try:
+        found = conn.execute(
+            "SELECT control_number, content_hash FROM job WHERE control_number = ANY(%s)",
+            (list(control_numbers),),
+        ).fetchall()
+    except psycopg.Error as exc:
+        raise DatabaseError(f"cannot read stored content hashes: {exc}") from exc
+    return {cn: digest for cn, digest in found}
+
+
+_SEEN_COLUMNS = ("first_seen_at", "last_seen_at", "ingest_run_id", "last_seen_run_id")
 
 
 def load_page_rows(
@@ -215,7 +208,12 @@ def load_page_rows(
 ) -> LoadCounts:
     """Load one page's rows and its ledger entry in a single transaction.
 
-    Idempotent: loading the same rows again inserts and updates nothing.
+    Rows whose control number is new (`rows.new`) are COPYed straight into `job`; the
+    others go through a staging table and one `INSERT ... ON CONFLICT` that only rewrites
+    jobs whose content hash differs. Children and `job_version` rows are written for
+    inserted and changed jobs only; unchanged jobs (`rows.unchanged`, or equal after all)
+    only get `last_seen_at` bumped. Idempotent: loading the same rows again inserts and
+    updates nothing.
     """
     params = {"seen": seen_at, "run": record.run_id}
     try:
@@ -223,33 +221,41 @@ def load_page_rows(
             # ON COMMIT DROP only fires at a real commit; inside an outer transaction the
             # previous page's staging tables may still exist.
             cur.execute(_DROP_STAGING)
-            _create_staging(cur, "stg_job", "job", JOB_COLUMNS)
-            cur.execute(
-                "CREATE TEMP TABLE stg_changed (job_id bigint PRIMARY KEY, control_number text "
-                "NOT NULL, inserted boolean NOT NULL) ON COMMIT DROP"
-            )
-            _copy(cur, "stg_job", JOB_COLUMNS, rows.jobs)
-            cur.execute(_UPSERT_JOB, params)
-            cur.execute(_TOUCH_UNCHANGED, params)
-            unchanged = cur.rowcount
-            cur.execute(
-                "SELECT count(*) FILTER (WHERE inserted), count(*) FILTER (WHERE NOT "
-                "inserted) FROM stg_changed"
-            )
-            counted = cur.fetchone()
-            assert counted is not None
-            inserted, updated = int(counted[0]), int(counted[1])
-            if inserted or updated:
-                for table, stage, columns in _CHILD_TABLES:
-                    _create_staging(cur, stage, table, columns)
-                    _copy(cur, stage, columns, getattr(rows, _ROWS_ATTR[table]))
-                    _child_rewrite(cur, table, stage, columns)
-                cur.execute(_CLOSE_VERSIONS, params)
-                cur.execute(_OPEN_VERSIONS, params)
-            if record.scope_hash:
-                cur.execute(_SEEN_IN_SCOPE, {**params, "scope": record.scope_hash})
+            ids, inserted_ids, updated_ids = _write_jobs(conn, cur, rows, params)
+            touched = [cn for cn in rows.control_numbers if cn not in ids]
+            unchanged = 0
+            if touched:
+                cur.execute(_TOUCH_UNCHANGED, {**params, "cns": touched})
+                unchanged = cur.rowcount
+            if ids:
+                if updated_ids:
+                    for table in _CHILD_TABLE_NAMES:
+                        cur.execute(
+                            sql.SQL("DELETE FROM {} WHERE job_id = ANY(%s)").format(
+                                sql.Identifier(table)
+                            ),
+                            (updated_ids,),
+                        )
+                    cur.execute(_CLOSE_VERSIONS, {**params, "ids": updated_ids})
+                for table, columns in _CHILD_TABLES:
+                    _copy(
+                        cur,
+                        table,
+                        ("job_id", *columns[1:]),
+                        (
+                            (ids[r[0]], *r[1:])
+                            for r in getattr(rows, _ROWS_ATTR[table])
+                            if r[0] in ids
+                        ),
+                    )
+                cur.execute(_OPEN_VERSIONS, {**params, "ids": list(ids.values())})
+            if record.scope_hash and rows.control_numbers:
+                cur.execute(
+                    _SEEN_IN_SCOPE,
+                    {**params, "scope": record.scope_hash, "cns": rows.control_numbers},
+                )
             quarantined = _write_quarantine(cur, rows, record)
-            counts = LoadCounts(inserted, updated, unchanged, quarantined)
+            counts = LoadCounts(len(inserted_ids), len(updated_ids), unchanged, quarantined)
             _write_page_ledger(cur, record, rows, counts, extra_ledger or {})
     except psycopg.Error as exc:
         raise DatabaseError(
@@ -259,11 +265,41 @@ def load_page_rows(
     return counts
 
 
-_DROP_STAGING = (
-    "DROP TABLE IF EXISTS pg_temp.stg_job, pg_temp.stg_changed, pg_temp.stg_location, "
-    "pg_temp.stg_category, pg_temp.stg_grade, pg_temp.stg_hiring_path, pg_temp.stg_details, "
-    "pg_temp.stg_quarantine"
-)
+def _write_jobs(
+    conn: Conn, cur: psycopg.Cursor[Any], rows: PageRows, params: Mapping[str, Any]
+) -> tuple[dict[str, int], list[int], list[int]]:
+    """Insert new and upsert changed job rows; return cn -> job_id of every row written."""
+    ids: dict[str, int] = {}
+    inserted: list[int] = []
+    updated: list[int] = []
+    fresh = [r for r in rows.jobs if r[0] in rows.new]
+    others = [r for r in rows.jobs if r[0] not in rows.new]
+    if fresh:
+        seen = (params["seen"], params["seen"], params["run"], params["run"])
+        try:
+            with conn.transaction():  # a savepoint: a concurrent insert falls back to upsert
+                _copy(cur, "job", (*JOB_COLUMNS, *_SEEN_COLUMNS), ((*r, *seen) for r in fresh))
+        except psycopg.errors.UniqueViolation:
+            others = rows.jobs
+        else:
+            cur.execute(
+                "SELECT control_number, job_id FROM job WHERE control_number = ANY(%s)",
+                ([r[0] for r in fresh],),
+            )
+            for cn, job_id in cur.fetchall():
+                ids[cn] = job_id
+                inserted.append(job_id)
+    if others:
+        _create_staging(cur, "stg_job", "job", JOB_COLUMNS)
+        _copy(cur, "stg_job", JOB_COLUMNS, others)
+        cur.execute(_UPSERT_JOB, params)
+        for job_id, cn, was_inserted in cur.fetchall():
+            ids[cn] = job_id
+            (inserted if was_inserted else updated).append(job_id)
+    return ids, inserted, updated
+
+
+_DROP_STAGING = "DROP TABLE IF EXISTS pg_temp.stg_job, pg_temp.stg_quarantine"
 
 _ROWS_ATTR = {
     "job_location": "locations",

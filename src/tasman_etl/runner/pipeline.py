@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import secrets
 import time
-from collections import Counter
+from collections import Counter, defaultdict
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
@@ -20,7 +20,13 @@ import psycopg
 import structlog
 
 from tasman_etl import __version__
-from tasman_etl.db.repository import LoadCounts, PageRecord, load_page_rows, record_page
+from tasman_etl.db.repository import (
+    LoadCounts,
+    PageRecord,
+    load_page_rows,
+    record_page,
+    stored_hashes,
+)
 from tasman_etl.storage.bronze import (
     BronzeKey,
     BronzeStore,
@@ -28,12 +34,20 @@ from tasman_etl.storage.bronze import (
     read_envelope,
     sha256_hex,
 )
-from tasman_etl.transform import PageRows, dump_json, search_items, transform_page
+from tasman_etl.transform import (
+    PageRows,
+    PreparedItem,
+    dump_json,
+    prepare_items,
+    search_items,
+    transform_prepared,
+)
 
 __all__ = [
     "GateOutcome",
     "PageGate",
     "PageIngestor",
+    "PreparedPage",
     "RunStats",
     "new_run_id",
     "page_key",
@@ -106,6 +120,15 @@ class RunStats:
     unknown_keys: Counter[str] = field(default_factory=Counter)
     seen: set[str] = field(default_factory=set)
     started: float = field(default_factory=time.monotonic)
+    phases: defaultdict[str, float] = field(default_factory=lambda: defaultdict(float))
+    """Seconds spent per phase on the loading thread: fetch (waiting), bronze, parse, dq, load."""
+
+    def phase_times(self) -> dict[str, float]:
+        """`{fetch_s, bronze_s, parse_s, dq_s, load_s}` rounded to milliseconds."""
+        return {
+            f"{name}_s": round(self.phases[name], 3)
+            for name in ("fetch", "bronze", "parse", "dq", "load")
+        }
 
     def summary(self, run_id: str, status: str, **extra: Any) -> dict[str, Any]:
         """The run summary (the contract of the last stdout line)."""
@@ -124,6 +147,7 @@ class RunStats:
             "unique_jobs": len(self.seen),
             "duration_s": round(time.monotonic() - self.started, 3),
         }
+        out["phase_times"] = self.phase_times()
         if self.unknown_keys:
             out["unknown_keys"] = dict(sorted(self.unknown_keys.items()))
         if self.errors:
@@ -147,6 +171,24 @@ class PageSource:
     payload_bytes: bytes
     payload: Mapping[str, Any]
     source: str
+
+
+@dataclass(frozen=True)
+class PreparedPage:
+    """A page's cheap first pass (control numbers, hashes, drift), done off the load thread."""
+
+    items: list[PreparedItem]
+    unknown: Counter[str]
+
+    @classmethod
+    def of(cls, items: list[Any]) -> PreparedPage:
+        """Run the first pass over a page's items."""
+        unknown: Counter[str] = Counter()
+        return cls(prepare_items(items, unknown), unknown)
+
+    def control_numbers(self) -> list[str]:
+        """The control numbers found, for the stored-hash lookup."""
+        return [p.control_number for p in self.items if p.control_number]
 
 
 class PageIngestor:
@@ -182,7 +224,10 @@ class PageIngestor:
         )
 
     def capture(self, src: PageSource) -> tuple[BronzeKey, str]:
-        """Write the page to bronze (write-once); returns its key and payload SHA-256."""
+        """Write the page to bronze (write-once); returns its key and payload SHA-256.
+
+        Thread-safe (fetch threads call it): it touches only the store, not the counters.
+        """
         key = self.bronze_key(src.page, src.part)
         body = build_envelope(
             endpoint=src.endpoint,
@@ -196,14 +241,26 @@ class PageIngestor:
             page=src.page,
             part=src.part,
             code_version=__version__,
+            payload=src.payload,
         )
         sha = sha256_hex(src.payload_bytes)
         self.store.put(key, body, payload_sha256=sha)
         return key, sha
 
-    def ingest(self, src: PageSource, *, attempts: int = 1) -> LoadCounts:
-        """Bronze, then parse and load the page; records it in the ledger."""
-        key, sha = self.capture(src)
+    def ingest(
+        self,
+        src: PageSource,
+        *,
+        attempts: int = 1,
+        captured: tuple[BronzeKey, str] | None = None,
+        prepared: PreparedPage | None = None,
+    ) -> LoadCounts:
+        """Bronze (unless `captured` already), then parse and load; records it in the ledger."""
+        if captured is None:
+            clock = time.perf_counter()
+            captured = self.capture(src)
+            self.stats.phases["bronze"] += time.perf_counter() - clock
+        key, sha = captured
         return self.load_payload(
             src.payload,
             page=src.page,
@@ -214,6 +271,7 @@ class PageIngestor:
             seen_at=src.received_at,
             fetched_at=src.received_at,
             attempts=attempts,
+            prepared=prepared,
         )
 
     def load_payload(
@@ -229,8 +287,9 @@ class PageIngestor:
         fetched_at: datetime | None = None,
         attempts: int = 1,
         key: str | None = None,
+        prepared: PreparedPage | None = None,
     ) -> LoadCounts:
-        """Parse and load a payload already in bronze."""
+        """Parse and load a payload already in bronze (`prepared`: its first pass, if done)."""
         record = PageRecord(
             run_id=self.run_id,
             page_key=key or page_key(page, part),
@@ -247,10 +306,18 @@ class PageIngestor:
         except ValueError as exc:
             self.fail_page(record, f"{source}: {exc}")
             raise
-        rows = transform_page(items)
+        clock = time.perf_counter()
+        first = prepared if prepared is not None else PreparedPage.of(items)
+        # Items the database already holds with the same content skip validation.
+        stored = stored_hashes(self.conn, first.control_numbers())
+        rows = transform_prepared(first.items, stored=stored)
+        rows.unknown_keys = first.unknown
+        self.stats.phases["parse"] += time.perf_counter() - clock
         dq: list[dict[str, Any]] | None = None
         if self.gate is not None:
+            clock = time.perf_counter()
             outcome = self.gate(rows, payload)
+            self.stats.phases["dq"] += time.perf_counter() - clock
             dq = outcome.results
             if outcome.hold:
                 self.fail_page(
@@ -261,6 +328,7 @@ class PageIngestor:
                 )
                 return LoadCounts(0, 0, 0, 0)
             rows = outcome.rows
+        clock = time.perf_counter()
         counts = load_page_rows(
             self.conn,
             rows,
@@ -268,6 +336,7 @@ class PageIngestor:
             seen_at=seen_at,
             extra_ledger={"attempts": attempts, "dq": {"results": dq} if dq is not None else None},
         )
+        self.stats.phases["load"] += time.perf_counter() - clock
         st = self.stats
         st.pages += 1
         st.items += rows.items

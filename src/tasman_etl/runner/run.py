@@ -31,10 +31,12 @@ from tasman_etl.runner.pipeline import (
     PageGate,
     PageIngestor,
     PageSource,
+    PreparedPage,
     new_run_id,
     page_key,
 )
 from tasman_etl.storage.bronze import BronzeKey, BronzeStore
+from tasman_etl.transform import search_items
 
 __all__ = ["RunAborted", "RunLockedError", "RunOptions", "RunResult", "execute_run"]
 
@@ -75,6 +77,15 @@ class _Part:
     key: str | None
     query: SearchQuery
     pages: int
+
+
+@dataclass(frozen=True)
+class _Fetched:
+    page: Page
+    captured: tuple[BronzeKey, str]
+    prepared: PreparedPage | None
+    bronze_s: float
+    parse_s: float
 
 
 def interruptible_sleep(stop: threading.Event) -> Callable[[float], None]:
@@ -159,9 +170,20 @@ class _Runner:
             None,
         )
 
-    def _ingest(self, ingestor: PageIngestor, page: Page, empty: dict[str, int]) -> None:
+    def _ingest(
+        self,
+        ingestor: PageIngestor,
+        page: Page,
+        empty: dict[str, int],
+        fetched: _Fetched | None = None,
+    ) -> None:
         try:
-            ingestor.ingest(_source(page))
+            if fetched is None:
+                ingestor.ingest(_source(page))
+            else:
+                ingestor.stats.phases["bronze"] += fetched.bronze_s
+                ingestor.stats.phases["parse"] += fetched.parse_s
+                ingestor.ingest(_source(page), captured=fetched.captured, prepared=fetched.prepared)
         except ValueError as exc:  # not a search payload (already recorded as failed)
             log.warning("page_rejected", part=page.part, page=page.page, error=str(exc))
         if not page.items:
@@ -171,9 +193,11 @@ class _Runner:
     # -- phases --------------------------------------------------------------------------
 
     def plan(self, run_id: str, ingestor: PageIngestor, codelists: Any) -> list[_Part]:
+        clock = time.perf_counter()
         plan = self.client.plan(
             self.opts.query, codelists=codelists, results_per_page=self.opts.results_per_page
         )
+        ingestor.stats.phases["fetch"] += time.perf_counter() - clock
         records = _plan_records(plan, self.opts.max_pages)
         repo.record_plan(self.conn, run_id, records, self.client.endpoint)
         log.info(
@@ -230,7 +254,7 @@ class _Runner:
         self, ingestor: PageIngestor, queue: deque[tuple[_Part, int]], empty: dict[str, int]
     ) -> None:
         limit = max(1, self.opts.concurrency) * 2  # bounded read-ahead keeps memory flat
-        in_flight: dict[Future[Page], tuple[_Part, int]] = {}
+        in_flight: dict[Future[_Fetched], tuple[_Part, int]] = {}
         with ThreadPoolExecutor(
             max_workers=max(1, self.opts.concurrency), thread_name_prefix="fetch"
         ) as pool:
@@ -249,19 +273,15 @@ class _Runner:
                             )
                             self._tick(page_key(number, part.key))
                             continue
-                        future = pool.submit(
-                            self.client.fetch_page,
-                            part.query,
-                            number,
-                            part=part.key,
-                            results_per_page=self.opts.results_per_page,
-                        )
+                        future = pool.submit(self._fetch, ingestor, part, number)
                         in_flight[future] = (part, number)
                     if self.stop.is_set() or not in_flight:
                         if self.stop.is_set():
                             break
                         continue
+                    clock = time.perf_counter()
                     done, _ = wait(in_flight, timeout=0.5, return_when=FIRST_COMPLETED)
+                    ingestor.stats.phases["fetch"] += time.perf_counter() - clock
                     for future in sorted(
                         done, key=lambda f: (in_flight[f][0].key or "", in_flight[f][1])
                     ):
@@ -273,25 +293,44 @@ class _Runner:
                 for future in in_flight:
                     future.cancel()
 
+    def _fetch(self, ingestor: PageIngestor, part: _Part, number: int) -> _Fetched:
+        """On a fetch thread: GET the page, write it to bronze, run the parse's first pass.
+
+        Bronze and the first pass overlap with the loading thread's database work
+        (gzip and socket I/O release the GIL).
+        """
+        page = self.client.fetch_page(
+            part.query, number, part=part.key, results_per_page=self.opts.results_per_page
+        )
+        clock = time.perf_counter()
+        captured = ingestor.capture(_source(page))
+        bronze_s = time.perf_counter() - clock
+        clock = time.perf_counter()
+        try:
+            prepared: PreparedPage | None = PreparedPage.of(search_items(page.payload))
+        except ValueError:
+            prepared = None  # the loading thread records why
+        return _Fetched(page, captured, prepared, bronze_s, time.perf_counter() - clock)
+
     def _collect(
         self,
         ingestor: PageIngestor,
-        future: Future[Page],
+        future: Future[_Fetched],
         part: _Part,
         number: int,
         empty: dict[str, int],
     ) -> None:
         try:
-            page = future.result()
+            fetched = future.result()
         except RunAborted:
             return
         except AuthError:
             raise
-        except FetchError as exc:
+        except TasmanError as exc:  # fetch gave up, or bronze could not be written
             ingestor.fail_page(self._record(ingestor, part.key, number), str(exc))
             self._tick(page_key(number, part.key))
             return
-        self._ingest(ingestor, page, empty)
+        self._ingest(ingestor, fetched.page, empty, fetched)
 
 
 def execute_run(
@@ -377,17 +416,44 @@ def execute_run(
                 status, error = "aborted", "stopped by a signal; resume with --resume " + run_id
         except AuthError as exc:
             status, error = "failed", str(exc)
-            _close(conn, client, run_id, status, error, started, on_complete=None)
+            _close(
+                conn,
+                client,
+                run_id,
+                status,
+                error,
+                started,
+                ingestor.stats.phase_times(),
+                on_complete=None,
+            )
             raise
         except RunAborted:
             status, error = "aborted", "stopped by a signal; resume with --resume " + run_id
         except KeyboardInterrupt:
             status, error = "aborted", "interrupted; resume with --resume " + run_id
-            _close(conn, client, run_id, status, error, started, on_complete=None)
+            _close(
+                conn,
+                client,
+                run_id,
+                status,
+                error,
+                started,
+                ingestor.stats.phase_times(),
+                on_complete=None,
+            )
             raise
         except FetchError as exc:  # planning could not fetch page 1
             status, error = "failed", str(exc)
-        summary = _close(conn, client, run_id, status, error, started, on_complete=on_complete)
+        summary = _close(
+            conn,
+            client,
+            run_id,
+            status,
+            error,
+            started,
+            ingestor.stats.phase_times(),
+            on_complete=on_complete,
+        )
     finally:
         repo.unlock_scope(conn, scope)
         structlog.contextvars.unbind_contextvars("run_id")
@@ -401,6 +467,7 @@ def _close(
     status: str,
     error: str | None,
     started: float,
+    phase_times: dict[str, float],
     *,
     on_complete: Callable[[psycopg.Connection[Any], str, str], Mapping[str, Any]] | None,
 ) -> dict[str, Any]:
@@ -447,6 +514,7 @@ def _close(
             }
             for p in partitions
         ],
+        "phase_times": phase_times,
         "requests": stats["requests"],
         "retries": stats["retries"],
     }

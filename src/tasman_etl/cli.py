@@ -95,20 +95,56 @@ def _install_signal_handlers() -> None:
 @contextlib.contextmanager
 def _database(settings: Settings, *, migrate: bool = True) -> Iterator[Any]:
     """Open the database (embedded when DB_URL is unset), migrate, yield a connection."""
+    with _connections(settings, 1, migrate=migrate) as conns:
+        yield conns[0]
+
+
+@contextlib.contextmanager
+def _connections(settings: Settings, count: int, *, migrate: bool = True) -> Iterator[list[Any]]:
+    """Like `_database`, with `count` connections (the first one migrates)."""
     from tasman_etl.db.engine import open_database
     from tasman_etl.db.migrate import apply_migrations
 
-    with open_database(settings) as db:
+    with open_database(settings) as db, contextlib.ExitStack() as stack:
         # autocommit: every `conn.transaction()` below is a real transaction (one per page)
-        conn = db.connect(autocommit=True)
-        try:
-            if migrate:
-                applied = apply_migrations(conn)
-                if applied:
-                    log.info("migrations_applied", versions=[m.version for m in applied])
-            yield conn
-        finally:
-            conn.close()
+        conns = [stack.enter_context(db.connect(autocommit=True)) for _ in range(count)]
+        if migrate:
+            applied = apply_migrations(conns[0])
+            if applied:
+                log.info("migrations_applied", versions=[m.version for m in applied])
+        yield conns
+
+
+def _rate_codes(conn: Any) -> list[str]:
+    """Rate interval codes of the stored codelist (empty: the gate's built-in set)."""
+    rows = conn.execute(
+        "SELECT code FROM codelist WHERE list_name = 'remunerationrateintervalcodes' "
+        "AND NOT is_disabled"
+    ).fetchall()
+    return [r[0] for r in rows]
+
+
+def _gate(settings: Settings, conn: Any, *, item_count: str) -> Any:
+    """The data-quality gate, with Great Expectations imported on a background thread."""
+    from tasman_etl.dq import DqGate
+
+    gate = DqGate(
+        enforce=settings.dq_enforce,
+        known_rate_codes=_rate_codes(conn),
+        item_count=item_count,  # type: ignore[arg-type]
+    )
+    gate.warm_up()
+    return gate
+
+
+def _preload_gx() -> None:
+    """Start importing Great Expectations (3-5 s) while the run plans and fetches."""
+
+    def load() -> None:
+        with contextlib.suppress(Exception):
+            import great_expectations  # noqa: F401
+
+    threading.Thread(target=load, name="gx-import", daemon=True).start()
 
 
 def _json_default(value: Any) -> Any:
@@ -161,8 +197,11 @@ def load(
     files = collect_files(paths)  # a usage error here writes nothing
     _install_signal_handlers()
     store = open_bronze_store(settings)
+    _preload_gx()
     with _database(settings) as conn:
-        result = load_paths(conn, store, files, run_id=run_id, progress=_progress())
+        # saved files may be trimmed by hand: the item-count check warns, never holds
+        gate = _gate(settings, conn, item_count="warn")
+        result = load_paths(conn, store, files, run_id=run_id, progress=_progress(), gate=gate)
     for error in result.summary.get("errors", []):
         typer.echo(f"error: {error}", err=True)
     echo_json(result.summary)
@@ -277,11 +316,12 @@ def run(
             "USAJOBS_AUTH_KEY and USAJOBS_USER_AGENT (the e-mail registered for "
             "the key) must be set; or try --demo"
         )
+    _preload_gx()
     try:
         store = open_bronze_store(settings)
         sleep = interruptible_sleep(stopper.event)
         with (
-            _database(settings) as conn,
+            _connections(settings, 2) as (conn, lookup_conn),
             UsajobsClient(config, sleep=sleep) as client,
             CodelistClient(
                 config.api_base, timeout_s=settings.http_timeout_s, sleep=sleep
@@ -303,7 +343,10 @@ def run(
                 opts,
                 stop=stopper.event,
                 codelists=PersistingCodelists(codelists, conn),
+                gate=_gate(settings, conn, item_count="hold"),
+                on_complete=_mark_inactive(settings.inactive_after_runs),
                 progress=_progress(),
+                lookup_conn=lookup_conn,
             )
     finally:
         if simulator is not None:
@@ -313,6 +356,21 @@ def run(
     echo_json(result.summary)
     if result.failed:
         raise typer.Exit(1)
+
+
+def _mark_inactive(after_runs: int) -> Callable[[Any, str, str], dict[str, Any]]:
+    """The `on_complete` hook of `run`: inactive marking for the run's scope."""
+    from tasman_etl.db.repository import get_run
+    from tasman_etl.runner.inactive import mark_inactive
+
+    def hook(conn: Any, run_id: str, status: str) -> dict[str, Any]:
+        row = get_run(conn, run_id)
+        scope = row["scope_hash"] if row else None
+        if not scope:
+            return {}
+        return dict(mark_inactive(conn, run_id, scope, after_runs))
+
+    return hook
 
 
 @app.command()
@@ -338,7 +396,10 @@ def replay(
     _install_signal_handlers()
     store = open_bronze_store(settings)
     with _database(settings) as conn:
-        result = do_replay(conn, store, run_id=run_id, on_date=day, progress=_progress())
+        # API pages had their item count checked when fetched; files saved by `load` may
+        # be trimmed by hand: replay only warns on the count.
+        gate = _gate(settings, conn, item_count="warn")
+        result = do_replay(conn, store, run_id=run_id, on_date=day, progress=_progress(), gate=gate)
     echo_json(result.summary)
     if result.failed:
         raise typer.Exit(1)
@@ -536,6 +597,182 @@ def _probe_bronze(store: Any) -> None:
         store.root.mkdir(parents=True, exist_ok=True)
         with tempfile.NamedTemporaryFile(dir=store.root, prefix=".doctor-"):
             pass
+
+
+_JOB_FORMATS = ("table", "json", "csv")
+
+
+def _plain(value: Any) -> Any:
+    """A job field for JSON/CSV: whole amounts as ints, other decimals as floats, ISO dates."""
+    if isinstance(value, Decimal):
+        return int(value) if value == value.to_integral_value() else float(value)
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    return value
+
+
+def _csv_cell(value: Any) -> Any:
+    value = _plain(value)
+    if isinstance(value, list):
+        return "; ".join(str(v) for v in value)
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return "" if value is None else value
+
+
+def _pay(job: dict[str, Any]) -> str:
+    low, high = _plain(job.get("pay_min")), _plain(job.get("pay_max"))
+    if low is None and high is None:
+        return "-"
+    span = f"{low:,}" if high is None or high == low else f"{low or 0:,}-{high:,}"
+    return f"{span} {job.get('pay_interval_code') or ''}".strip()
+
+
+def _print_jobs(rows: list[dict[str, Any]], fmt: str, fields: tuple[str, ...]) -> None:
+    if fmt == "json":
+        echo_json([{k: _plain(row.get(k)) for k in fields} for row in rows])
+        return
+    if fmt == "csv":
+        import csv
+        import io
+
+        buffer = io.StringIO()
+        writer = csv.writer(buffer, lineterminator="\n")
+        writer.writerow(fields)
+        for row in rows:
+            writer.writerow([_csv_cell(row.get(k)) for k in fields])
+        typer.echo(buffer.getvalue(), nl=False)
+        return
+    if not rows:
+        typer.echo("no jobs found")
+        return
+    typer.echo(
+        f"{'posted':<10} {'control_no':<10} {'miles':>6} {'title':<40} {'organization':<28} "
+        f"{'location':<28} {'open':<4} pay"
+    )
+    for row in rows:
+        posted = row.get("publication_start_date")
+        miles = row.get("distance_miles")
+        locations = row.get("locations") or []
+        place = (locations[0] if locations else "-") + (
+            f" +{len(locations) - 1}" if len(locations) > 1 else ""
+        )
+        typer.echo(
+            f"{posted.date().isoformat() if isinstance(posted, datetime) else '-':<10} "
+            f"{row['control_number']:<10} "
+            f"{'-' if miles is None else f'{miles:.1f}':>6} "
+            f"{(row.get('position_title') or '')[:40]:<40} "
+            f"{(row.get('organization_name') or '')[:28]:<28} {place[:28]:<28} "
+            f"{'yes' if row.get('is_open') else 'no':<4} {_pay(row)}"
+        )
+
+
+@app.command()
+@handle_errors
+def jobs(
+    near: Annotated[
+        str | None,
+        typer.Option(help="A place named as in loaded job locations, e.g. 'Chicago, Illinois'."),
+    ] = None,
+    lat: Annotated[
+        float | None, typer.Option(min=-90.0, max=90.0, help="Latitude of the point (with --lon).")
+    ] = None,
+    lon: Annotated[
+        float | None,
+        typer.Option(min=-180.0, max=180.0, help="Longitude of the point (with --lat)."),
+    ] = None,
+    radius: Annotated[
+        float | None,
+        typer.Option(min=0.0, help="Miles around --near or --lat/--lon (default 50)."),
+    ] = None,
+    keyword: Annotated[
+        str | None,
+        typer.Option(
+            help='Full text on title and summary (web-search syntax: "phrase", or, -word).'
+        ),
+    ] = None,
+    open_only: Annotated[
+        bool, typer.Option("--open-only", help="Only open postings (not closed, not inactive).")
+    ] = False,
+    limit: Annotated[int, typer.Option(min=1, help="At most this many jobs.")] = 50,
+    fmt: Annotated[str, typer.Option("--format", help="table, json or csv")] = "table",
+) -> None:
+    """Query gold: jobs near a place or point (any of their locations), newest first.
+
+    Without --near or --lat/--lon every job is listed (distance_miles empty).
+    """
+    if fmt not in _JOB_FORMATS:
+        raise ConfigError("--format must be table, json or csv")
+    if near is not None and (lat is not None or lon is not None):
+        raise ConfigError("use either --near or --lat/--lon, not both")
+    if (lat is None) != (lon is None):
+        raise ConfigError("give both --lat and --lon")
+    if radius is not None and near is None and lat is None:
+        raise ConfigError("--radius needs --near or --lat/--lon")
+    from tasman_etl.gold import JOB_FIELDS, query_jobs, resolve_place
+
+    settings = _settings()
+    with _database(settings) as conn:
+        if near is not None:
+            lat, lon = resolve_place(conn, near)
+            log.info("place_resolved", near=near, lat=lat, lon=lon)
+        rows = query_jobs(
+            conn,
+            lat=lat,
+            lon=lon,
+            radius=50.0 if radius is None else radius,
+            keyword=keyword,
+            open_only=open_only,
+            limit=limit,
+        )
+    _print_jobs(rows, fmt, JOB_FIELDS)
+
+
+@app.command()
+@handle_errors
+def dq(
+    page_file: Annotated[
+        Path,
+        typer.Argument(
+            help="A saved search page: raw payload or bronze envelope (.json, .json.gz)."
+        ),
+    ],
+    docs: Annotated[
+        Path | None,
+        typer.Option(metavar="DIR", help="Also write a Data Docs site (index.html) into DIR."),
+    ] = None,
+) -> None:
+    """Run the data-quality suite on one saved page; JSON results on stdout.
+
+    Exit 0 when every expectation passed, 1 when any failed.
+
+    Rate interval codes are checked against the built-in list (no database needed).
+    """
+    from tasman_etl.dq import check_payload
+    from tasman_etl.errors import InputFileError
+    from tasman_etl.runner.load import read_input
+
+    _settings()
+    if not page_file.is_file():
+        raise ConfigError(f"no such file: {page_file}")
+    if docs is not None and docs.exists() and not docs.is_dir():
+        raise ConfigError(f"--docs must be a folder, {docs} is a file")
+    try:
+        doc = read_input(page_file)
+    except InputFileError as exc:
+        raise ConfigError(str(exc)) from None
+    if doc.kind == "codelist":
+        raise ConfigError(f"{page_file.name}: a codelist, not a search page")
+    payload = doc.document if doc.kind == "search" else doc.document["response"]["payload"]
+    if docs is not None:
+        docs.mkdir(parents=True, exist_ok=True)
+    try:
+        report = check_payload(payload, docs_dir=docs)
+    except ValueError as exc:
+        raise ConfigError(f"{page_file.name}: {exc}") from None
+    echo_json({"file": page_file.name, **report})
+    if not report["success"]:
+        raise typer.Exit(1)
 
 
 def _version_callback(value: bool) -> None:

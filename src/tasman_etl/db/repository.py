@@ -38,6 +38,7 @@ __all__ = [
     "list_runs",
     "load_page_rows",
     "record_page",
+    "settle_source_page",
     "start_run",
     "stored_hashes",
     "upsert_codelist",
@@ -765,3 +766,16 @@ def run_totals(conn: Conn, run_id: str) -> dict[str, int]:
     )
     totals.pop("valid_rows")
     return totals
+
+
+def settle_source_page(conn: Conn, key: Any, replay_run_id: str) -> None:
+    """After `replay` loaded bronze page `key`, mark it loaded in the run that captured it."""
+    try:
+        conn.execute(
+            "UPDATE ingest_page SET status = 'loaded', loaded_at = now(), "
+            "error = 'loaded by replay ' || %s "
+            "WHERE run_id = %s AND part = %s AND page = %s AND status IN ('held', 'failed')",
+            (replay_run_id, key.run_id, key.part or "", key.page),
+        )
+    except psycopg.Error as exc:
+        raise DatabaseError(f"cannot settle {key.path} in run {key.run_id}: {exc}") from exc

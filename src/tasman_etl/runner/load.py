@@ -24,6 +24,7 @@ from tasman_etl.db.repository import PageRecord, finish_run, start_run
 from tasman_etl.errors import ConfigError, InputFileError, TasmanError
 from tasman_etl.http.codelists import parse_codelist
 from tasman_etl.runner.pipeline import (
+    PageGate,
     PageIngestor,
     PageSource,
     RunStats,
@@ -165,8 +166,9 @@ def load_paths(
     *,
     run_id: str | None = None,
     progress: Callable[[int, int, str], None] | None = None,
+    gate: PageGate | None = None,
 ) -> LoadResult:
-    """Load files and folders of saved responses as one recorded run."""
+    """Load files and folders of saved responses as one recorded run (checked by `gate`)."""
     files = collect_files(paths)
     now = datetime.now(UTC)
     rid = run_id or new_run_id(now)
@@ -179,7 +181,7 @@ def load_paths(
         scope_hash=None,
         code_version=_version(),
     )
-    ingestor = PageIngestor(conn, store, rid, run_date=now.date(), stats=RunStats())
+    ingestor = PageIngestor(conn, store, rid, run_date=now.date(), stats=RunStats(), gate=gate)
     stats = ingestor.stats
     codelists = 0
     page = 0

@@ -11,7 +11,7 @@ from __future__ import annotations
 import secrets
 import time
 from collections import Counter, defaultdict
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any, Protocol
@@ -48,6 +48,7 @@ __all__ = [
     "PageGate",
     "PageIngestor",
     "PreparedPage",
+    "Processed",
     "RunStats",
     "new_run_id",
     "page_key",
@@ -191,6 +192,16 @@ class PreparedPage:
         return [p.control_number for p in self.items if p.control_number]
 
 
+@dataclass(frozen=True)
+class Processed:
+    """A page parsed and checked, ready to load."""
+
+    rows: PageRows
+    outcome: GateOutcome | None
+    parse_s: float
+    dq_s: float
+
+
 class PageIngestor:
     """Writes pages of one run to bronze and silver, and keeps the run's counters."""
 
@@ -254,6 +265,7 @@ class PageIngestor:
         attempts: int = 1,
         captured: tuple[BronzeKey, str] | None = None,
         prepared: PreparedPage | None = None,
+        processed: Processed | None = None,
     ) -> LoadCounts:
         """Bronze (unless `captured` already), then parse and load; records it in the ledger."""
         if captured is None:
@@ -272,6 +284,7 @@ class PageIngestor:
             fetched_at=src.received_at,
             attempts=attempts,
             prepared=prepared,
+            processed=processed,
         )
 
     def load_payload(
@@ -288,8 +301,13 @@ class PageIngestor:
         attempts: int = 1,
         key: str | None = None,
         prepared: PreparedPage | None = None,
+        processed: Processed | None = None,
     ) -> LoadCounts:
-        """Parse and load a payload already in bronze (`prepared`: its first pass, if done)."""
+        """Parse, check and load a payload already in bronze.
+
+        `prepared` (the first pass) or `processed` (rows and gate outcome) carry work a
+        fetch thread has done already.
+        """
         record = PageRecord(
             run_id=self.run_id,
             page_key=key or page_key(page, part),
@@ -306,18 +324,19 @@ class PageIngestor:
         except ValueError as exc:
             self.fail_page(record, f"{source}: {exc}")
             raise
-        clock = time.perf_counter()
-        first = prepared if prepared is not None else PreparedPage.of(items)
-        # Items the database already holds with the same content skip validation.
-        stored = stored_hashes(self.conn, first.control_numbers())
-        rows = transform_prepared(first.items, stored=stored)
-        rows.unknown_keys = first.unknown
-        self.stats.phases["parse"] += time.perf_counter() - clock
+        if processed is None:
+            processed = self.process(
+                items,
+                payload,
+                prepared=prepared,
+                lookup=lambda cns: stored_hashes(self.conn, cns),
+            )
+        self.stats.phases["parse"] += processed.parse_s
+        self.stats.phases["dq"] += processed.dq_s
+        rows = processed.rows
         dq: list[dict[str, Any]] | None = None
-        if self.gate is not None:
-            clock = time.perf_counter()
-            outcome = self.gate(rows, payload)
-            self.stats.phases["dq"] += time.perf_counter() - clock
+        outcome = processed.outcome
+        if outcome is not None:
             dq = outcome.results
             if outcome.hold:
                 self.fail_page(
@@ -367,6 +386,32 @@ class PageIngestor:
                 reason=q.reason,
             )
         return counts
+
+    def process(
+        self,
+        items: list[Any],
+        payload: Mapping[str, Any],
+        *,
+        prepared: PreparedPage | None,
+        lookup: Callable[[list[str]], Mapping[str, str]],
+    ) -> Processed:
+        """Parse a page and run the gate: everything before the load, thread-safe.
+
+        `lookup` returns the stored content hash of control numbers (the database's view);
+        items it reports unchanged skip validation.
+        """
+        clock = time.perf_counter()
+        first = prepared if prepared is not None else PreparedPage.of(items)
+        rows = transform_prepared(first.items, stored=lookup(first.control_numbers()))
+        rows.unknown_keys = first.unknown
+        parse_s = time.perf_counter() - clock
+        outcome = None
+        dq_s = 0.0
+        if self.gate is not None:
+            clock = time.perf_counter()
+            outcome = self.gate(rows, payload)
+            dq_s = time.perf_counter() - clock
+        return Processed(rows, outcome, parse_s, dq_s)
 
     def fail_page(
         self,

@@ -10,9 +10,9 @@ import psycopg
 import structlog
 
 from tasman_etl import __version__
-from tasman_etl.db.repository import PageRecord, finish_run, start_run
+from tasman_etl.db.repository import PageRecord, finish_run, settle_source_page, start_run
 from tasman_etl.errors import ConfigError, TasmanError
-from tasman_etl.runner.pipeline import PageIngestor, new_run_id
+from tasman_etl.runner.pipeline import PageGate, PageIngestor, new_run_id
 from tasman_etl.runner.run import RunResult
 from tasman_etl.storage.bronze import BronzeStore
 
@@ -28,8 +28,13 @@ def replay(
     run_id: str | None = None,
     on_date: date | None = None,
     progress: Callable[[int, int, str], None] | None = None,
+    gate: PageGate | None = None,
 ) -> RunResult:
-    """Load every bronze page of a run, a date, or everything, oldest first."""
+    """Load every bronze page of a run, a date, or everything, oldest first (checked by `gate`).
+
+    A replayed page that loads also settles its source run's ledger row: a page held or
+    failed there is marked loaded, with a note naming this replay.
+    """
     keys = list(store.list(run_id=run_id, run_date=on_date))
     if not keys:
         scope = (f"run {run_id}" if run_id else "") + (f" date {on_date}" if on_date else "")
@@ -51,13 +56,16 @@ def replay(
         scope_hash=None,
         code_version=__version__,
     )
-    ingestor = PageIngestor(conn, store, rid, run_date=now.date())
+    ingestor = PageIngestor(conn, store, rid, run_date=now.date(), gate=gate)
     prefix = store.prefix + "/" if store.prefix else ""
     log.info("replay_started", pages=len(keys), bronze=store.describe())
     for number, key in enumerate(keys, 1):
         ledger_key = key.path.removeprefix(prefix)
         try:
+            before = ingestor.stats.pages
             ingestor.replay_key(key, ledger_page=number, ledger_key=ledger_key)
+            if ingestor.stats.pages > before:
+                settle_source_page(conn, key, rid)
         except ValueError as exc:
             log.warning("bronze_page_rejected", key=key.path, error=str(exc))
         except TasmanError as exc:

@@ -32,6 +32,7 @@ from tasman_etl.runner.pipeline import (
     PageIngestor,
     PageSource,
     PreparedPage,
+    Processed,
     new_run_id,
     page_key,
 )
@@ -84,8 +85,20 @@ class _Fetched:
     page: Page
     captured: tuple[BronzeKey, str]
     prepared: PreparedPage | None
+    processed: Processed | None
     bronze_s: float
     parse_s: float
+
+
+def _locked_lookup(conn: psycopg.Connection[Any]) -> Callable[[list[str]], Mapping[str, str]]:
+    """`stored_hashes` on a connection shared by the fetch threads (one query at a time)."""
+    lock = threading.Lock()
+
+    def lookup(control_numbers: list[str]) -> Mapping[str, str]:
+        with lock:
+            return repo.stored_hashes(conn, control_numbers)
+
+    return lookup
 
 
 def interruptible_sleep(stop: threading.Event) -> Callable[[float], None]:
@@ -142,6 +155,7 @@ class _Runner:
         opts: RunOptions,
         stop: threading.Event,
         progress: Callable[[int, int, str], None] | None,
+        lookup: Callable[[list[str]], Mapping[str, str]] | None = None,
     ) -> None:
         self.conn = conn
         self.store = store
@@ -149,6 +163,7 @@ class _Runner:
         self.opts = opts
         self.stop = stop
         self.progress = progress
+        self.lookup = lookup
         self.done_pages = 0
         self.total_pages = 0
 
@@ -307,10 +322,15 @@ class _Runner:
         bronze_s = time.perf_counter() - clock
         clock = time.perf_counter()
         try:
-            prepared: PreparedPage | None = PreparedPage.of(search_items(page.payload))
-        except ValueError:
-            prepared = None  # the loading thread records why
-        return _Fetched(page, captured, prepared, bronze_s, time.perf_counter() - clock)
+            items = search_items(page.payload)
+        except ValueError:  # the loading thread records why
+            return _Fetched(page, captured, None, None, bronze_s, 0.0)
+        prepared = PreparedPage.of(items)
+        prepare_s = time.perf_counter() - clock
+        processed = None
+        if self.lookup is not None:
+            processed = ingestor.process(items, page.payload, prepared=prepared, lookup=self.lookup)
+        return _Fetched(page, captured, prepared, processed, bronze_s, prepare_s)
 
     def _collect(
         self,
@@ -344,10 +364,17 @@ def execute_run(
     gate: PageGate | None = None,
     on_complete: Callable[[psycopg.Connection[Any], str, str], Mapping[str, Any]] | None = None,
     progress: Callable[[int, int, str], None] | None = None,
+    lookup_conn: psycopg.Connection[Any] | None = None,
 ) -> RunResult:
-    """Run (or resume) a search end to end; see the module docstring."""
+    """Run (or resume) a search end to end; see the module docstring.
+
+    With `lookup_conn` (a second connection), fetch threads ask it which items the
+    database holds unchanged and parse and check their pages themselves, overlapping
+    with the loading thread; without it the loading thread does that work.
+    """
     started = time.monotonic()
-    runner = _Runner(conn, store, client, opts, stop, progress)
+    lookup = _locked_lookup(lookup_conn) if lookup_conn is not None else None
+    runner = _Runner(conn, store, client, opts, stop, progress, lookup)
     parts: list[_Part] | None = None
     if opts.resume:
         run_id = opts.resume

@@ -1,0 +1,228 @@
+"""Great Expectations plumbing: one ephemeral context, two suites, many validations.
+
+Great Expectations (and pandas) are imported only when a `GxSuiteRunner` is built: the
+import takes seconds, and commands that never gate a page should not pay for it. The
+context, data sources and suites are built once per runner; each page then costs one
+validation per suite (``Batch.validate``, which keeps nothing in memory between pages).
+
+With ``docs_dir`` the runner also keeps every validation result (``ValidationDefinition
+.run`` stores them in the context) so `build_docs` can render a Data Docs site there.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import structlog
+
+from tasman_etl.dq.gx.suite import JOBS_SUITE, PAGE_SUITE, ExpectationSpec
+
+__all__ = ["ExpectationOutcome", "Frame", "GxSuiteRunner", "import_seconds"]
+
+log = structlog.get_logger(__name__)
+
+_SITE = "tasman_local"
+_ROW_RESULT_FORMAT = {"result_format": "COMPLETE", "partial_unexpected_count": 0}
+_PAGE_RESULT_FORMAT = {"result_format": "SUMMARY", "partial_unexpected_count": 0}
+_import_seconds: float | None = None
+
+
+def import_seconds() -> float | None:
+    """How long the Great Expectations import took in this process (None before it)."""
+    return _import_seconds
+
+
+@dataclass(frozen=True)
+class Frame:
+    """A table as columns of Python values, with each column's kind.
+
+    Kinds: ``text``, ``float``, ``int`` or ``datetime`` (timezone-aware values or None).
+    """
+
+    columns: Mapping[str, Sequence[Any]]
+    kinds: Mapping[str, str]
+
+    def __len__(self) -> int:
+        first = next(iter(self.columns.values()), ())
+        return len(first)
+
+
+@dataclass(frozen=True)
+class ExpectationOutcome:
+    """What one expectation found on one page."""
+
+    spec: ExpectationSpec
+    success: bool
+    unexpected_count: int
+    unexpected_rows: tuple[int, ...] = ()
+    """Row positions in the validated frame (row-level expectations only)."""
+    observed_value: Any = None
+    error: str | None = None
+
+
+def _gx_modules() -> tuple[Any, Any, Any, Any]:
+    """Import Great Expectations and pandas (slow: seconds), timing the first import."""
+    global _import_seconds
+    import time
+
+    started = time.perf_counter()
+    import great_expectations as gx
+    import great_expectations.expectations as gxe
+    import pandas as pd
+    from great_expectations.data_context.types.base import ProgressBarsConfig
+
+    if _import_seconds is None:
+        _import_seconds = round(time.perf_counter() - started, 3)
+        log.debug("gx_imported", seconds=_import_seconds, version=gx.__version__)
+    return gx, gxe, pd, ProgressBarsConfig
+
+
+def _exception_message(result: Any) -> str | None:
+    """The error of an expectation that raised, whatever the shape of exception_info."""
+    info = getattr(result, "exception_info", None) or {}
+    if "raised_exception" in info:
+        return str(info.get("exception_message")) if info.get("raised_exception") else None
+    for value in info.values():
+        if isinstance(value, Mapping) and value.get("raised_exception"):
+            return str(value.get("exception_message"))
+    return None
+
+
+class GxSuiteRunner:
+    """An ephemeral GX context holding the row (jobs) and page suites."""
+
+    def __init__(
+        self,
+        row_specs: Sequence[ExpectationSpec],
+        page_specs: Sequence[ExpectationSpec],
+        *,
+        docs_dir: Path | None = None,
+    ) -> None:
+        gx, gxe, pd, progress_bars = _gx_modules()
+        self._pd = pd
+        self.docs_dir = docs_dir.resolve() if docs_dir is not None else None
+        ctx = gx.get_context(mode="ephemeral")
+        # tqdm bars ignore TQDM_DISABLE; this is the switch that works (tooling.md §3).
+        ctx.variables.progress_bars = progress_bars(globally=False)
+        if self.docs_dir is not None:
+            ctx.add_data_docs_site(
+                site_name=_SITE,
+                site_config={
+                    "class_name": "SiteBuilder",
+                    "store_backend": {
+                        "class_name": "TupleFilesystemStoreBackend",
+                        "base_directory": str(self.docs_dir),
+                    },
+                    "site_index_builder": {"class_name": "DefaultSiteIndexBuilder"},
+                },
+            )
+        source = ctx.data_sources.add_pandas(name="usajobs_page")
+        self._ctx = ctx
+        self._specs: dict[str, ExpectationSpec] = {}
+        self._jobs = self._suite(gx, gxe, source, JOBS_SUITE, "jobs", row_specs)
+        self._page = self._suite(gx, gxe, source, PAGE_SUITE, "items", page_specs)
+
+    def _suite(
+        self,
+        gx: Any,
+        gxe: Any,
+        source: Any,
+        suite_name: str,
+        asset: str,
+        specs: Sequence[ExpectationSpec],
+    ) -> tuple[Any, Any, Any]:
+        batch_definition = source.add_dataframe_asset(
+            name=asset
+        ).add_batch_definition_whole_dataframe("whole_page")
+        suite = self._ctx.suites.add(gx.ExpectationSuite(name=suite_name))
+        for spec in specs:
+            if spec.name in self._specs:
+                raise ValueError(f"duplicate expectation name {spec.name!r}")
+            self._specs[spec.name] = spec
+            expectation_class = getattr(gxe, spec.gx_class)
+            suite.add_expectation(expectation_class(**spec.kwargs, meta={"name": spec.name}))
+        definition = self._ctx.validation_definitions.add(
+            gx.ValidationDefinition(name=f"{suite_name}_page", data=batch_definition, suite=suite)
+        )
+        return batch_definition, suite, definition
+
+    def _dataframe(self, frame: Frame) -> Any:
+        pd = self._pd
+        data: dict[str, Any] = {}
+        for name, kind in frame.kinds.items():
+            values = list(frame.columns[name])
+            if kind == "datetime":
+                # UTC, then naive: GX reads `.values`, which warns on timezone-aware columns.
+                utc = pd.to_datetime(pd.Series(values, dtype="object"), utc=True)
+                data[name] = utc.dt.tz_localize(None)
+            elif kind == "float":
+                data[name] = pd.Series(values, dtype="float64")
+            elif kind == "int":
+                data[name] = pd.Series(values, dtype="int64")
+            else:
+                data[name] = pd.Series(values, dtype="object")
+        return pd.DataFrame(data)
+
+    def _run(
+        self,
+        which: tuple[Any, Any, Any],
+        frame: Frame,
+        parameters: Mapping[str, Any],
+        result_format: Mapping[str, Any],
+    ) -> Any:
+        batch_definition, suite, definition = which
+        batch_parameters = {"dataframe": self._dataframe(frame)}
+        if self.docs_dir is not None:
+            return definition.run(
+                batch_parameters=batch_parameters,
+                expectation_parameters=dict(parameters),
+                result_format=dict(result_format),
+            )
+        batch = batch_definition.get_batch(batch_parameters=batch_parameters)
+        return batch.validate(
+            suite, result_format=dict(result_format), expectation_parameters=dict(parameters)
+        )
+
+    def validate(
+        self, jobs: Frame, items: Frame, *, parameters: Mapping[str, Any]
+    ) -> list[ExpectationOutcome]:
+        """Validate one page's job frame and item frame; outcomes in spec order."""
+        found: dict[str, ExpectationOutcome] = {}
+        for which, frame, result_format in (
+            (self._jobs, jobs, _ROW_RESULT_FORMAT),
+            (self._page, items, _PAGE_RESULT_FORMAT),
+        ):
+            suite_result = self._run(which, frame, parameters, result_format)
+            for result in suite_result.results:
+                name = (result.expectation_config.meta or {}).get("name")
+                spec = self._specs.get(str(name))
+                if spec is None:  # pragma: no cover - every expectation is ours
+                    continue
+                found[spec.name] = self._outcome(spec, result)
+        return [found[name] for name in self._specs if name in found]
+
+    @staticmethod
+    def _outcome(spec: ExpectationSpec, result: Any) -> ExpectationOutcome:
+        details = result.result or {}
+        error = _exception_message(result)
+        observed = details.get("observed_value")
+        count = details.get("unexpected_count")
+        rows = tuple(int(i) for i in details.get("unexpected_index_list") or ())
+        return ExpectationOutcome(
+            spec=spec,
+            success=bool(result.success) and error is None,
+            unexpected_count=int(count or 0),
+            unexpected_rows=rows if spec.level == "row" else (),
+            observed_value=observed if spec.level == "page" else None,
+            error=error,
+        )
+
+    def build_docs(self) -> Path:
+        """Render the Data Docs site (suites and the validations run so far); its index."""
+        if self.docs_dir is None:
+            raise ValueError("this runner was built without docs_dir")
+        self._ctx.build_data_docs(site_names=[_SITE])
+        return self.docs_dir / "index.html"

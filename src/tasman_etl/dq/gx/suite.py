@@ -1,0 +1,167 @@
+"""The expectation suites of the page gate, as plain data (no Great Expectations import).
+
+Two suites run on every page:
+
+* ``tasman_jobs`` (row level) on a narrow frame with one row per parsed job (see
+  `tasman_etl.dq.gate.jobs_frame`). A job failing one of these is quarantined.
+* ``tasman_page`` (page level) on a frame with one row per raw item of the payload
+  (before the transform drops duplicates). A failure holds the whole page.
+
+Each `ExpectationSpec` names a Great Expectations class and its arguments, and carries
+our own stable ``name``: quarantine reasons are ``dq:<name>``, ledger results are keyed
+by it, and Data Docs show it in the expectation's ``meta``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Mapping
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+__all__ = [
+    "APPLY_URIS_PATTERN",
+    "HTTP_URL_PATTERN",
+    "ITEM_COUNT",
+    "JOBS_SUITE",
+    "PAGE_SUITE",
+    "SEARCH_RESULT_COUNT_PARAM",
+    "ExpectationSpec",
+    "page_expectations",
+    "row_expectations",
+]
+
+JOBS_SUITE = "tasman_jobs"
+PAGE_SUITE = "tasman_page"
+ITEM_COUNT = "item_count_matches_search_result_count"
+SEARCH_RESULT_COUNT_PARAM = "search_result_count"
+
+HTTP_URL_PATTERN = r"(?i)^https?://[^\s/?#]+\S*$"
+# Apply URIs are joined with single spaces into one cell (see gate.jobs_frame).
+APPLY_URIS_PATTERN = r"(?i)^https?://[^\s/?#]+\S*(?: https?://[^\s/?#]+\S*)*$"
+
+Level = Literal["row", "page"]
+
+
+@dataclass(frozen=True)
+class ExpectationSpec:
+    """One expectation: our name, its level, the GX class and its keyword arguments."""
+
+    name: str
+    level: Level
+    gx_class: str
+    kwargs: Mapping[str, Any] = field(default_factory=dict)
+
+
+def row_expectations(known_rate_codes: Collection[str]) -> tuple[ExpectationSpec, ...]:
+    """The row-level expectations (suite ``tasman_jobs``), in reporting order.
+
+    Null values pass every expectation except the ``*_present`` ones (a job without
+    pay or dates is allowed; a job with bad pay or dates is not).
+    """
+    codes = sorted({c.strip().upper() for c in known_rate_codes if c and c.strip()})
+    pair = {"or_equal": True, "ignore_row_if": "either_value_is_missing"}
+    return (
+        ExpectationSpec(
+            "control_number_present",
+            "row",
+            "ExpectColumnValuesToNotBeNull",
+            {"column": "control_number"},
+        ),
+        ExpectationSpec(
+            "position_title_present",
+            "row",
+            "ExpectColumnValuesToNotBeNull",
+            {"column": "position_title"},
+        ),
+        ExpectationSpec(
+            "position_uri_present",
+            "row",
+            "ExpectColumnValuesToNotBeNull",
+            {"column": "position_uri"},
+        ),
+        ExpectationSpec(
+            "position_uri_is_http_url",
+            "row",
+            "ExpectColumnValuesToMatchRegex",
+            {"column": "position_uri", "regex": HTTP_URL_PATTERN},
+        ),
+        ExpectationSpec(
+            "apply_uris_are_http_urls",
+            "row",
+            "ExpectColumnValuesToMatchRegex",
+            {"column": "apply_uris", "regex": APPLY_URIS_PATTERN},
+        ),
+        ExpectationSpec(
+            "pay_min_not_negative",
+            "row",
+            "ExpectColumnValuesToBeBetween",
+            {"column": "pay_min", "min_value": 0},
+        ),
+        ExpectationSpec(
+            "pay_max_not_negative",
+            "row",
+            "ExpectColumnValuesToBeBetween",
+            {"column": "pay_max", "min_value": 0},
+        ),
+        ExpectationSpec(
+            "pay_min_not_above_pay_max",
+            "row",
+            "ExpectColumnPairValuesAToBeGreaterThanB",
+            {"column_A": "pay_max", "column_B": "pay_min", **pair},
+        ),
+        ExpectationSpec(
+            "pay_interval_code_known",
+            "row",
+            "ExpectColumnValuesToBeInSet",
+            {"column": "pay_interval_code", "value_set": codes},
+        ),
+        ExpectationSpec(
+            "latitude_in_range",
+            "row",
+            "ExpectColumnValuesToBeBetween",
+            {"column": "latitude_extreme", "min_value": -90, "max_value": 90},
+        ),
+        ExpectationSpec(
+            "longitude_in_range",
+            "row",
+            "ExpectColumnValuesToBeBetween",
+            {"column": "longitude_extreme", "min_value": -180, "max_value": 180},
+        ),
+        ExpectationSpec(
+            "publication_not_after_close",
+            "row",
+            "ExpectColumnPairValuesAToBeGreaterThanB",
+            {"column_A": "application_close_date", "column_B": "publication_start_date", **pair},
+        ),
+        ExpectationSpec(
+            "has_location",
+            "row",
+            "ExpectColumnValuesToBeBetween",
+            {"column": "location_count", "min_value": 1},
+        ),
+    )
+
+
+def page_expectations(*, item_count: bool = True) -> tuple[ExpectationSpec, ...]:
+    """The page-level expectations (suite ``tasman_page``), in reporting order.
+
+    ``item_count=False`` leaves out the `SearchResultCount` comparison.
+    """
+    specs = [
+        ExpectationSpec(
+            "control_numbers_unique",
+            "page",
+            "ExpectColumnValuesToBeUnique",
+            {"column": "matched_object_id"},
+        )
+    ]
+    if item_count:
+        specs.append(
+            ExpectationSpec(
+                ITEM_COUNT,
+                "page",
+                "ExpectTableRowCountToEqual",
+                {"value": {"$PARAMETER": SEARCH_RESULT_COUNT_PARAM}},
+            )
+        )
+    return tuple(specs)

@@ -1,0 +1,176 @@
+"""Queries over the gold schema, used by `tasman-etl jobs`.
+
+`resolve_place` turns ``"City, State"`` into coordinates from the locations already
+loaded (the USAJOBS `LocationName` spelling); `query_jobs` lists jobs from
+`gold.vw_jobs`, optionally within a radius of a point (`gold.jobs_near`), matching a
+full-text keyword, or open only. One dict per job, whatever its number of locations,
+newest first (publication date, then control number).
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import psycopg
+from psycopg import sql
+from psycopg.rows import dict_row
+
+from tasman_etl.errors import ConfigError, DatabaseError
+
+__all__ = ["JOB_FIELDS", "query_jobs", "resolve_place"]
+
+Conn = psycopg.Connection[Any]
+
+#: Columns of each returned job, in output order (`gold.vw_jobs` + `distance_miles`).
+JOB_FIELDS: tuple[str, ...] = (
+    "control_number",
+    "position_title",
+    "organization_name",
+    "department_name",
+    "distance_miles",
+    "locations",
+    "pay_min",
+    "pay_max",
+    "pay_interval_code",
+    "pay_annual_min",
+    "pay_annual_max",
+    "remote_indicator",
+    "telework_eligible",
+    "apply_url",
+    "position_uri",
+    "publication_start_date",
+    "application_close_date",
+    "is_open",
+    "inactive_since",
+)
+
+_RESOLVE = """
+    SELECT avg(latitude), avg(longitude), count(*)
+      FROM (SELECT DISTINCT latitude, longitude
+              FROM job_location
+             WHERE lower(btrim(location_name)) = lower(btrim(%(name)s))
+               AND latitude IS NOT NULL AND longitude IS NOT NULL) AS points
+"""
+
+_SUGGEST = """
+    SELECT btrim(location_name) AS name
+      FROM job_location
+     WHERE location_name ILIKE %(pattern)s AND latitude IS NOT NULL
+     GROUP BY btrim(location_name)
+     ORDER BY count(*) DESC, 1
+     LIMIT 3
+"""
+
+
+def resolve_place(conn: Conn, name: str) -> tuple[float, float]:
+    """Coordinates of a place named like a loaded job location (``"Chicago, Illinois"``).
+
+    Case and surrounding blanks are ignored; when the name has several recorded
+    coordinates, their average is used. Raises ConfigError when no loaded location
+    has that name (with up to three similar names as hints).
+    """
+    wanted = name.strip()
+    if not wanted:
+        raise ConfigError("--near needs a place name such as 'Chicago, Illinois'")
+    hints: list[str] = []
+    try:
+        row = conn.execute(_RESOLVE, {"name": wanted}).fetchone()
+        if row is None or not row[2]:
+            city = wanted.split(",")[0].strip()
+            hints = [
+                r[0]
+                for r in conn.execute(_SUGGEST, {"pattern": f"%{_like_escape(city)}%"}).fetchall()
+            ]
+    except psycopg.Error as exc:
+        raise DatabaseError(f"resolving place {wanted!r} failed: {exc}") from exc
+    finally:
+        if not conn.autocommit:
+            conn.rollback()
+    if row is None or not row[2]:
+        hint = f"; similar loaded names: {', '.join(hints)}" if hints else ""
+        raise ConfigError(
+            f"unknown place {wanted!r}: no loaded job location has that name"
+            f"{hint}; or give --lat and --lon"
+        )
+    return float(row[0]), float(row[1])
+
+
+def _like_escape(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def _check_point(lat: float | None, lon: float | None, radius: float) -> None:
+    if (lat is None) != (lon is None):
+        raise ConfigError("give both --lat and --lon")
+    if lat is not None and lon is not None:
+        if not (math.isfinite(lat) and -90 <= lat <= 90):
+            raise ConfigError(f"latitude must be between -90 and 90, got {lat}")
+        if not (math.isfinite(lon) and -180 <= lon <= 180):
+            raise ConfigError(f"longitude must be between -180 and 180, got {lon}")
+    if not (math.isfinite(radius) and radius >= 0):
+        raise ConfigError(f"radius must be a non-negative number of miles, got {radius}")
+
+
+def query_jobs(
+    conn: Conn,
+    *,
+    lat: float | None = None,
+    lon: float | None = None,
+    radius: float = 50.0,
+    keyword: str | None = None,
+    open_only: bool = False,
+    limit: int = 50,
+) -> list[dict[str, Any]]:
+    """Jobs from `gold.vw_jobs`, newest first, as dicts keyed by `JOB_FIELDS`.
+
+    With ``lat``/``lon``: only jobs with any location within ``radius`` miles, and
+    ``distance_miles`` is that of the nearest one (else ``distance_miles`` is None).
+    ``keyword``: full text on title + summary (`websearch_to_tsquery('english', …)`:
+    words are ANDed, ``"quoted phrase"``, ``or``, ``-word``). ``open_only``: not
+    inactive and not closed.
+    """
+    _check_point(lat, lon, radius)
+    if limit < 1:
+        raise ConfigError(f"limit must be at least 1, got {limit}")
+    params: dict[str, Any] = {"limit": limit}
+    joins: list[sql.Composable] = []
+    where: list[sql.Composable] = []
+    if lat is not None and lon is not None:
+        joins.append(
+            sql.SQL("JOIN gold.jobs_near(%(lat)s, %(lon)s, %(radius)s) AS n USING (job_id)")
+        )
+        params.update(lat=float(lat), lon=float(lon), radius=float(radius))
+        distance = sql.SQL("n.distance_miles")
+    else:
+        distance = sql.SQL("NULL::double precision")
+    if keyword is not None and keyword.strip():
+        joins.append(sql.SQL("JOIN job AS j USING (job_id)"))
+        where.append(sql.SQL("j.search_tsv @@ websearch_to_tsquery('english', %(keyword)s)"))
+        params["keyword"] = keyword.strip()
+    if open_only:
+        where.append(sql.SQL("v.is_open"))
+    columns = [
+        distance + sql.SQL(" AS distance_miles")
+        if name == "distance_miles"
+        else sql.SQL("v.{}").format(sql.Identifier(name))
+        for name in JOB_FIELDS
+    ]
+    query = sql.SQL(
+        "SELECT {columns} FROM gold.vw_jobs AS v {joins} {where} "
+        "ORDER BY v.publication_start_date DESC NULLS LAST, v.control_number LIMIT %(limit)s"
+    ).format(
+        columns=sql.SQL(", ").join(columns),
+        joins=sql.SQL(" ").join(joins),
+        where=sql.SQL("WHERE ") + sql.SQL(" AND ").join(where) if where else sql.SQL(""),
+    )
+    try:
+        with conn.cursor(row_factory=dict_row) as cur:
+            cur.execute(query, params)
+            rows = cur.fetchall()
+    except psycopg.Error as exc:
+        raise DatabaseError(f"querying gold jobs failed: {exc}") from exc
+    finally:
+        if not conn.autocommit:
+            conn.rollback()
+    return [dict(row) for row in rows]

@@ -1,0 +1,398 @@
+"""The Great Expectations page gate: every real item passes, each rule catches its case.
+
+Great Expectations is imported once for the module (a few seconds); each gate builds
+its context once.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import subprocess
+import sys
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from structlog.testing import capture_logs
+
+from tasman_etl.dq import DqGate, build_gate, check_payload
+from tasman_etl.dq.gate import items_frame, jobs_frame, search_result_count
+from tasman_etl.dq.gx.suite import ITEM_COUNT, page_expectations, row_expectations
+from tasman_etl.models import RATE_INTERVAL_CODES
+from tasman_etl.runner.pipeline import GateOutcome
+from tasman_etl.transform import JOB_COLUMNS, PageRows, search_items, transform_page
+
+from realdata import FIXTURES, SEARCH_FILES, load_payload, requires_fixtures
+
+COL = {name: i for i, name in enumerate(JOB_COLUMNS)}
+ROW_NAMES = [s.name for s in row_expectations(RATE_INTERVAL_CODES)]
+PAGE_NAMES = [s.name for s in page_expectations()]
+
+
+def _item(cn: str, **descriptor_changes: Any) -> dict[str, Any]:
+    descriptor: dict[str, Any] = {
+        "PositionTitle": "Data Engineer",
+        "PositionURI": f"https://www.usajobs.gov:443/job/{cn}",
+        "ApplyURI": [f"https://www.usajobs.gov:443/job/{cn}"],
+        "PositionLocation": [
+            {"LocationName": "Chicago, Illinois", "Latitude": 41.88415, "Longitude": -87.63241},
+            {"LocationName": "Denver, Colorado", "Latitude": 39.7392, "Longitude": -104.9903},
+        ],
+        "PositionRemuneration": [
+            {"MinimumRange": "100000.0", "MaximumRange": "150000.0", "RateIntervalCode": "PA"}
+        ],
+        "PublicationStartDate": "2025-07-17T00:00:00.0000",
+        "ApplicationCloseDate": "2025-09-26T23:59:59.9970",
+        "JobCategory": [{"Code": "2210", "Name": "IT"}],
+        "JobGrade": [{"Code": "GS"}],
+        "UserArea": {"Details": {"JobSummary": "Build pipelines.", "HiringPath": ["public"]}},
+    }
+    descriptor.update(descriptor_changes)
+    return {"MatchedObjectId": cn, "MatchedObjectDescriptor": descriptor}
+
+
+def _page(items: list[Any], count: Any = "len") -> dict[str, Any]:
+    result: dict[str, Any] = {"SearchResultItems": items}
+    if count == "len":
+        result["SearchResultCount"] = len(items)
+    elif count is not None:
+        result["SearchResultCount"] = count
+    return {"SearchResult": result}
+
+
+def _gate_page(gate: Any, payload: dict[str, Any]) -> tuple[PageRows, GateOutcome]:
+    rows = transform_page(search_items(payload))
+    return rows, gate(rows, payload)
+
+
+@pytest.fixture(scope="module")
+def strict() -> DqGate:
+    """Enforcing gate, item count holds (as for `run` pages)."""
+    return DqGate(enforce=True, known_rate_codes=RATE_INTERVAL_CODES)
+
+
+@pytest.fixture(scope="module")
+def for_files() -> DqGate:
+    """Enforcing gate, item count only warns (as for `load` of saved files)."""
+    return DqGate(enforce=True, known_rate_codes=RATE_INTERVAL_CODES, item_count="warn")
+
+
+@pytest.fixture(scope="module")
+def lenient() -> DqGate:
+    """DQ_ENFORCE=false."""
+    return DqGate(enforce=False, known_rate_codes=RATE_INTERVAL_CODES)
+
+
+# ------------------------------------------------------------------ real data
+
+
+@requires_fixtures
+def test_every_real_item_passes_every_row_expectation(for_files: DqGate) -> None:
+    total = 0
+    for path in SEARCH_FILES:
+        payload = load_payload(path)
+        rows, outcome = _gate_page(for_files, payload)
+        by_name = {r["expectation"]: r for r in outcome.results}
+        assert [r["expectation"] for r in outcome.results] == ROW_NAMES + PAGE_NAMES
+        failed_rows = [n for n in ROW_NAMES if not by_name[n]["success"]]
+        assert failed_rows == [], (path.name, failed_rows)
+        assert by_name["control_numbers_unique"]["success"], path.name
+        assert not outcome.hold
+        assert outcome.rows.quarantine == []
+        assert outcome.rows.jobs == rows.jobs
+        total += len(outcome.rows.jobs)
+    assert total == 794
+
+
+@requires_fixtures
+def test_the_trimmed_2024_page_is_held_for_run_pages_and_loads_for_saved_files(
+    strict: DqGate, for_files: DqGate
+) -> None:
+    payload = load_payload(FIXTURES / "search_2024-06_it_specialist_portland_trimmed.json")
+    _, held = _gate_page(strict, payload)
+    assert held.hold is True
+    assert held.failed_expectations == [ITEM_COUNT]
+    count = next(r for r in held.results if r["expectation"] == ITEM_COUNT)
+    assert count == {
+        "expectation": ITEM_COUNT,
+        "success": False,
+        "unexpected_count": 23,
+        "level": "page",
+        "observed_value": 2,
+        "expected_value": 25,
+    }
+
+    _, loaded = _gate_page(for_files, payload)
+    assert loaded.hold is False
+    assert len(loaded.rows.jobs) == 2 and loaded.rows.quarantine == []
+    warned = next(r for r in loaded.results if r["expectation"] == ITEM_COUNT)
+    assert warned["success"] is False and warned["gating"] is False
+
+    off = DqGate(enforce=True, known_rate_codes=(), item_count="off")
+    _, unchecked = _gate_page(off, payload)
+    assert ITEM_COUNT not in [r["expectation"] for r in unchecked.results]
+    assert unchecked.hold is False
+
+
+# ------------------------------------------------------------------ row level
+
+
+@requires_fixtures
+def test_one_bad_row_in_500_quarantines_that_job_and_loads_499(strict: DqGate) -> None:
+    payload = load_payload(FIXTURES / "search_2016-05_keyword_rpp500_page1.json")
+    items = payload["SearchResult"]["SearchResultItems"]
+    assert len(items) == 500
+    bad = items[123]
+    bad["MatchedObjectDescriptor"]["PositionURI"] = "ftp://example.org/job"
+    cn = str(bad["MatchedObjectId"]).strip()
+    rows, outcome = _gate_page(strict, payload)
+    assert len(rows.jobs) == 500  # the models accept the URI; the gate does not
+    assert outcome.hold is False
+    assert len(outcome.rows.jobs) == 499
+    assert [(q.item_index, q.control_number, q.reason) for q in outcome.rows.quarantine] == [
+        (123, cn, "dq:position_uri_is_http_url")
+    ]
+    assert json.loads(outcome.rows.quarantine[0].raw_text) == bad
+    for table in ("jobs", "locations", "categories", "grades", "hiring_paths", "details"):
+        assert all(row[0] != cn for row in getattr(outcome.rows, table)), table
+    assert len(outcome.rows.details) == 499
+    assert cn not in outcome.rows.control_numbers and len(outcome.rows.control_numbers) == 499
+    assert any(
+        r["expectation"] == "position_uri_is_http_url" and r["unexpected_count"] == 1
+        for r in outcome.results
+    )
+    assert "position_uri_is_http_url" in outcome.failed_expectations
+
+
+def _no_locations(item: dict[str, Any]) -> None:
+    item["MatchedObjectDescriptor"]["PositionLocation"] = []
+
+
+def _set(**changes: Any) -> Callable[[dict[str, Any]], None]:
+    def apply(item: dict[str, Any]) -> None:
+        item["MatchedObjectDescriptor"].update(changes)
+
+    return apply
+
+
+def _pay(**changes: Any) -> Callable[[dict[str, Any]], None]:
+    def apply(item: dict[str, Any]) -> None:
+        item["MatchedObjectDescriptor"]["PositionRemuneration"][0].update(changes)
+
+    return apply
+
+
+@pytest.mark.parametrize(
+    ("breaks", "expectation"),
+    [
+        (_set(PositionURI="www.usajobs.gov/job/1"), "position_uri_is_http_url"),
+        (
+            _set(ApplyURI=["https://ok.example/a", "mailto:hr@example.gov"]),
+            "apply_uris_are_http_urls",
+        ),
+        (_set(ApplyURI=["javascript:alert(1)"]), "apply_uris_are_http_urls"),
+        (_pay(MinimumRange="", MaximumRange="-5"), "pay_max_not_negative"),
+        (_pay(RateIntervalCode="XX", Description="Per Fortnight"), "pay_interval_code_known"),
+        (
+            _set(PublicationStartDate="2025-10-01", ApplicationCloseDate="2025-09-01"),
+            "publication_not_after_close",
+        ),
+        (_no_locations, "has_location"),
+    ],
+)
+def test_each_row_rule_quarantines_its_case(
+    strict: DqGate, breaks: Callable[[dict[str, Any]], None], expectation: str
+) -> None:
+    items = [_item(str(900000000 + i)) for i in range(5)]
+    breaks(items[3])
+    _, outcome = _gate_page(strict, _page(items))
+    assert not outcome.hold
+    assert [j[0] for j in outcome.rows.jobs] == ["900000000", "900000001", "900000002", "900000004"]
+    assert [(q.item_index, q.reason) for q in outcome.rows.quarantine] == [(3, f"dq:{expectation}")]
+    failed = [r["expectation"] for r in outcome.results if not r["success"]]
+    assert failed == [expectation]
+
+
+def test_rules_the_models_already_enforce_are_still_checked(strict: DqGate) -> None:
+    # Coordinates, pay order, a negative minimum and missing titles never get past the
+    # models; the gate must still catch them if rows arrive another way.
+    payload = _page([_item("900000001"), _item("900000002"), _item("900000003")])
+    rows = transform_page(search_items(payload))
+    lat, lon = 6, 7
+    rows.locations[2] = (*rows.locations[2][:lat], 95.0, rows.locations[2][lon])
+    job = list(rows.jobs[2])
+    job[COL["pay_min"]], job[COL["pay_max"]] = 200, 100
+    rows.jobs[2] = tuple(job)
+    rows.locations[5] = (*rows.locations[5][:lon], -181.0)
+    job = list(rows.jobs[0])
+    job[COL["position_title"]] = None
+    rows.jobs[0] = tuple(job)
+    outcome = strict(rows, payload)
+    reasons = {q.control_number: q.reason for q in outcome.rows.quarantine}
+    assert reasons == {
+        "900000001": "dq:position_title_present",
+        "900000002": "dq:latitude_in_range",
+        "900000003": "dq:pay_min_not_above_pay_max,longitude_in_range",
+    }
+    assert outcome.rows.jobs == [] and outcome.rows.locations == []
+
+
+def test_known_rate_codes_come_from_the_codelist_else_the_builtin_set() -> None:
+    items = [_item("900000001"), _item("900000002")]
+    items[1]["MatchedObjectDescriptor"]["PositionRemuneration"][0]["RateIntervalCode"] = "PH"
+    payload = _page(items)
+    only_pa = DqGate(enforce=True, known_rate_codes={"PA", " pa "})
+    _, outcome = _gate_page(only_pa, payload)
+    assert [(q.control_number, q.reason) for q in outcome.rows.quarantine] == [
+        ("900000002", "dq:pay_interval_code_known")
+    ]
+    assert DqGate(enforce=True, known_rate_codes=()).known_rate_codes == RATE_INTERVAL_CODES
+
+
+# ------------------------------------------------------------------ page level
+
+
+def test_duplicate_control_numbers_hold_the_page(strict: DqGate) -> None:
+    items = [_item("900000001"), _item("900000002"), _item(" 900000001 ")]
+    rows, outcome = _gate_page(strict, _page(items))
+    assert rows.duplicates == 1  # the transform alone would have loaded 2 jobs
+    assert outcome.hold is True
+    assert outcome.failed_expectations == ["control_numbers_unique"]
+    unique = next(r for r in outcome.results if r["expectation"] == "control_numbers_unique")
+    assert unique["success"] is False and unique["unexpected_count"] == 2
+
+
+def test_item_count_is_compared_with_search_result_count(strict: DqGate) -> None:
+    items = [_item("900000001"), _item("900000002")]
+    assert not _gate_page(strict, _page(items, count="2"))[1].hold
+    assert not _gate_page(strict, _page(items, count=None))[1].hold  # nothing to compare
+    assert _gate_page(strict, _page(items, count=3))[1].hold
+    assert search_result_count(_page(items, count=True)) is None
+
+
+def test_an_empty_page_passes(strict: DqGate) -> None:
+    rows, outcome = _gate_page(strict, _page([]))
+    assert outcome.hold is False and outcome.rows.jobs == []
+    assert all(r["success"] for r in outcome.results)
+    assert len(jobs_frame(rows)) == 0 and len(items_frame([])) == 0
+
+
+def test_a_page_with_unparseable_items_still_counts_them(strict: DqGate) -> None:
+    items: list[Any] = [_item("900000001"), "not an object", {"MatchedObjectId": "900000009"}]
+    rows, outcome = _gate_page(strict, _page(items))
+    assert len(rows.quarantine) == 2  # the models rejected these before the gate
+    assert outcome.hold is False
+    assert outcome.rows.quarantine == rows.quarantine
+
+
+# ------------------------------------------------------------------ enforcement off
+
+
+def test_enforce_false_never_holds_or_quarantines_but_reports_and_logs(lenient: DqGate) -> None:
+    items = [_item("900000001"), _item("900000002"), _item("900000001")]
+    items[1]["MatchedObjectDescriptor"]["PositionURI"] = "gopher://old.example/job"
+    payload = _page(items)
+    rows = transform_page(search_items(payload))
+    with capture_logs() as logs:
+        outcome = lenient(rows, payload)
+    assert outcome.hold is False
+    assert outcome.rows is rows and outcome.rows.quarantine == []
+    assert set(outcome.failed_expectations) == {
+        "position_uri_is_http_url",
+        "control_numbers_unique",
+    }
+    warned = {e["expectation"]: e["action"] for e in logs if e["event"] == "dq_expectation_failed"}
+    assert warned == {"position_uri_is_http_url": "warn", "control_numbers_unique": "warn"}
+    assert all(e["log_level"] == "warning" for e in logs if e["event"] == "dq_expectation_failed")
+
+
+# ------------------------------------------------------------------ robustness and cost
+
+
+def test_a_gx_failure_holds_under_enforce_and_loads_otherwise(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    payload = _page([_item("900000001")])
+    for enforce, hold in ((True, True), (False, False)):
+        gate = DqGate(enforce=enforce, known_rate_codes=())
+
+        def boom(*args: Any, **kwargs: Any) -> Any:
+            raise RuntimeError("metric exploded")
+
+        monkeypatch.setattr(gate.runner, "validate", boom)
+        rows, outcome = _gate_page(gate, payload)
+        assert outcome.hold is hold
+        assert outcome.rows.jobs == rows.jobs
+        assert all(not r["success"] and "metric exploded" in r["error"] for r in outcome.results)
+
+
+def test_the_gx_context_is_built_once_per_gate(monkeypatch: pytest.MonkeyPatch) -> None:
+    import great_expectations as gx
+
+    made: list[Any] = []
+    real = gx.get_context
+
+    def counting(*args: Any, **kwargs: Any) -> Any:
+        made.append(kwargs)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(gx, "get_context", counting)
+    gate = build_gate(enforce=True, known_rate_codes=())
+    for n in range(3):
+        _gate_page(gate, _page([_item(str(900000000 + n))]))
+    assert made == [{"mode": "ephemeral"}]
+
+
+def test_no_progress_bars_on_stderr(strict: DqGate, capfd: pytest.CaptureFixture[str]) -> None:
+    _gate_page(strict, _page([_item("900000001")]))
+    captured = capfd.readouterr()
+    assert "Calculating Metrics" not in captured.err + captured.out
+    assert "%|" not in captured.err
+
+
+def test_importing_the_gate_does_not_import_great_expectations() -> None:
+    code = (
+        "import sys\n"
+        "from tasman_etl.dq import build_gate\n"
+        "build_gate(enforce=True, known_rate_codes=())\n"
+        "print('great_expectations' in sys.modules, 'pandas' in sys.modules)\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60
+    )
+    assert out.stdout.split() == ["False", "False"]
+
+
+def test_check_payload_reports_without_deciding(tmp_path: Any) -> None:
+    items = [_item("900000001"), _item("900000002")]
+    items[0]["MatchedObjectDescriptor"]["PositionLocation"] = []
+    report = check_payload(_page(items, count=5))
+    assert report["success"] is False
+    assert report["held"] is True
+    assert report["failed_expectations"] == ["has_location", ITEM_COUNT]
+    assert report["quarantine"] == []  # a held page quarantines nothing
+    fixed = check_payload(_page(copy.deepcopy(items)))
+    assert fixed["held"] is False
+    assert fixed["quarantine"] == [
+        {"item_index": 0, "control_number": "900000001", "reason": "dq:has_location"}
+    ]
+    with pytest.raises(ValueError, match="SearchResult"):
+        check_payload({"nope": 1})
+
+
+def test_a_page_with_nothing_new_needs_no_great_expectations() -> None:
+    gate = DqGate(enforce=True, known_rate_codes=())
+    payload = _page([_item("100000001"), _item("100000002")])
+    unchanged = PageRows(
+        items=2, control_numbers=["100000001", "100000002"], unchanged=["100000001", "100000002"]
+    )
+    outcome = gate(unchanged, payload)
+    assert not outcome.hold
+    assert all(r["success"] for r in outcome.results)
+    assert gate._runner is None  # GX never built
+    # a page rule that fails still goes to GX and holds the page
+    duplicated = _page([_item("100000001"), _item("100000001")])
+    outcome = gate(PageRows(items=2), duplicated)
+    assert outcome.hold
+    assert "control_numbers_unique" in outcome.failed_expectations

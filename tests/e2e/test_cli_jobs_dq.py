@@ -194,6 +194,9 @@ def test_jobs_without_a_point_lists_newest_jobs(cli: CLI, db_url: str, tmp_path:
                 "PositionURI": f"https://www.usajobs.gov/job/{cn}",
                 "PublicationStartDate": posted,
                 "PositionRemuneration": [{"MinimumRange": "95000", "MaximumRange": "120000.50"}],
+                "PositionLocation": [
+                    {"LocationName": "Denver, Colorado", "Latitude": 39.74, "Longitude": -104.99}
+                ],
             },
         }
 

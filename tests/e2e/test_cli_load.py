@@ -55,6 +55,13 @@ def test_load_with_embedded_postgres(cli: CLI, tmp_path: Path) -> None:
                     "MatchedObjectDescriptor": {
                         "PositionTitle": "Data Engineer",
                         "PositionURI": "https://www.usajobs.gov:443/job/900000001",
+                        "PositionLocation": [
+                            {
+                                "LocationName": "Denver, Colorado",
+                                "Latitude": 39.74,
+                                "Longitude": -104.99,
+                            }
+                        ],
                     },
                 }
             ]

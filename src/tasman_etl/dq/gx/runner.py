@@ -77,7 +77,17 @@ def _gx_modules() -> tuple[Any, Any, Any, Any]:
     if _import_seconds is None:
         _import_seconds = round(time.perf_counter() - started, 3)
         log.debug("gx_imported", seconds=_import_seconds, version=gx.__version__)
+        _quiet_gx_loggers()
     return gx, gxe, pd, ProgressBarsConfig
+
+
+def _quiet_gx_loggers() -> None:
+    """GX sets INFO on its own loggers at import; our stderr carries JSON lines only."""
+    import logging
+
+    for name in list(logging.root.manager.loggerDict):
+        if name == "great_expectations" or name.startswith("great_expectations."):
+            logging.getLogger(name).setLevel(logging.WARNING)
 
 
 def _exception_message(result: Any) -> str | None:

@@ -2,7 +2,7 @@
 PY ?= .venv/bin/python
 VENV_BIN := .venv/bin
 
-.PHONY: help install check lint format typecheck test test-unit demo-local up demo down bench ci clean
+.PHONY: help install check lint format typecheck test test-unit demo-local up demo down bench bench-fixtures ci clean
 COMPOSE := docker compose -f docker/docker-compose.yml
 
 help:  ## list targets
@@ -43,7 +43,11 @@ demo: up  ## docker compose: run the ETL image against the simulated API
 down:  ## docker compose: stop everything (add -v by hand to wipe the data)
 	$(COMPOSE) down --remove-orphans
 
-bench:  ## load the real 2016 fixture pages and print items/s
+bench:  ## benchmark: tasman vs floor vs dlt at 5k/10k/50k jobs and 300 ms latency, writes bench/RESULTS.md (~20 min)
+	$(VENV_BIN)/pip install -q -e '.[bench]'
+	$(PY) bench/run_bench.py --standard --write bench/RESULTS.md
+
+bench-fixtures:  ## load the real 2016 fixture pages and print items/s
 	$(PY) bench/load_fixtures.py
 
 ci:  ## what CI runs, on this checkout

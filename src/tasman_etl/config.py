@@ -52,6 +52,7 @@ class Settings(BaseSettings):
     db_url: SecretStr | None = None
     db_connect_timeout_s: int = Field(default=10, ge=1)
     db_statement_timeout_s: int = Field(default=300, ge=1)
+    db_ssl_root_cert: Path | None = None
     bronze_dir: Path | None = None
     bronze_s3_bucket: str | None = None
     bronze_s3_prefix: str = "bronze/usajobs"
@@ -95,6 +96,18 @@ class Settings(BaseSettings):
         if not value.get_secret_value().startswith(("postgresql://", "postgres://")):
             raise ValueError("must be a postgresql:// URL")
         return value
+
+    @field_validator("db_ssl_root_cert", mode="before")
+    @classmethod
+    def _root_cert(cls, value: Any) -> Any:
+        if isinstance(value, str) and not value.strip():
+            return None
+        if not isinstance(value, str | Path):
+            return value  # None, or a type pydantic rejects itself
+        path = Path(value).expanduser()
+        if not path.is_file():
+            raise ValueError(f"CA bundle {path} does not exist or is not a file")
+        return path
 
     @property
     def bronze_path(self) -> Path:

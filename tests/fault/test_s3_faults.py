@@ -1,0 +1,122 @@
+"""The S3 bronze store unavailable for a while, then back (SeaweedFS behind a fault proxy).
+
+After three pages the proxy starts resetting every connection to S3. Pages fetched after that
+cannot be captured: each is recorded `failed` with the S3 error and the run ends `failed`
+(exit 1). Pages captured before the outage (the fetch threads read ahead) load normally;
+no page is ever half in silver. A `--resume` while S3 is still down stops at once (it lists
+bronze first), asking the API nothing; once S3 is back, `--resume` completes the run and
+silver is exact. botocore's own retries are off here (max_attempts=1) so nothing sleeps
+through real backoff; the store's default (4 attempts, exponential backoff) also rides out
+blips shorter than that backoff.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import urlsplit
+
+import psycopg
+import pytest
+from botocore.config import Config
+
+from tasman_etl.errors import StorageError
+from tasman_etl.http.usajobs import SearchQuery
+from tasman_etl.runner.run import RunOptions
+from tasman_etl.simulator import SimulatorConfig, SimulatorServer
+from tasman_etl.storage.bronze_s3 import S3BronzeStore
+
+pytestmark = [pytest.mark.fault, pytest.mark.integration]
+
+KEY = "fault-key-6e1f0a9b7c"
+JOBS = 400
+PER_PAGE = 40
+DOWN_AFTER = 3
+OPTS = RunOptions(query=SearchQuery(), results_per_page=PER_PAGE)
+PREFIX = "bronze/usajobs"
+
+
+def _store_through(s3_server: Any, bucket: str, proxy: Any) -> S3BronzeStore:
+    client = s3_server.client(
+        endpoint_url=proxy.url,
+        config=Config(
+            s3={"addressing_style": "path"},
+            retries={"mode": "standard", "max_attempts": 1},
+            connect_timeout=2,
+            read_timeout=10,
+        ),
+    )
+    return S3BronzeStore(
+        bucket, PREFIX, endpoint_url=proxy.url, region=s3_server.region, client=client
+    )
+
+
+def _objects(s3_server: Any, bucket: str) -> int:
+    listed = s3_server.client().list_objects_v2(Bucket=bucket, Prefix=PREFIX)
+    return len(listed.get("Contents", []))
+
+
+def _go_down_after(proxy: Any, pages: int) -> Any:
+    def progress(done: int, total: int, label: str) -> None:
+        if done == pages:
+            proxy.down = True
+
+    return progress
+
+
+def _ledger(conn: psycopg.Connection[Any]) -> tuple[str, str, dict[str, str]]:
+    row = conn.execute("SELECT run_id, status FROM ingest_run").fetchone()
+    assert row is not None
+    pages = conn.execute("SELECT page_key, status FROM ingest_page").fetchall()
+    return row[0], row[1], {k: s for k, s in pages}
+
+
+@pytest.mark.parametrize("s3_server", ["seaweedfs"], indirect=True)
+def test_s3_outage_then_resume_when_back(
+    conn: psycopg.Connection[Any],
+    s3_server: Any,
+    bucket: str,
+    fault_proxy: Any,
+    run_search: Any,
+    silver: Any,
+) -> None:
+    endpoint = urlsplit(s3_server.endpoint_url)
+    assert endpoint.hostname and endpoint.port
+    proxy = fault_proxy(endpoint.hostname, endpoint.port)
+    store = _store_through(s3_server, bucket, proxy)
+    with SimulatorServer(SimulatorConfig(jobs=JOBS, seed=21, auth_key=KEY)) as sim:
+        truth = set(sim.matching({}))
+        first = run_search(conn, store, sim, OPTS, progress=_go_down_after(proxy, DOWN_AFTER))
+        run_id, status, pages = _ledger(conn)
+        assert first.result.failed
+        assert status == "failed"
+        loaded = sorted(k for k, s in pages.items() if s == "loaded")
+        failed = sorted(k for k, s in pages.items() if s == "failed")
+        assert len(loaded) >= DOWN_AFTER
+        assert failed, "pages fetched during the outage are recorded as failed"
+        assert len(loaded) + len(failed) == len(pages) == JOBS // PER_PAGE
+        errors = conn.execute(
+            "SELECT DISTINCT split_part(error, ' for ', 1) FROM ingest_page WHERE status = 'failed'"
+        ).fetchall()
+        assert errors == [("S3 put failed",)]
+        assert first.result.summary["failed_pages"] == len(failed)
+        # whole pages only: silver holds exactly the loaded pages' jobs, bronze those pages
+        assert len(silver(conn)) == len(loaded) * PER_PAGE
+        assert _objects(s3_server, bucket) == len(loaded)
+        assert proxy.refused >= 1
+
+        # still down: the resume stops before fetching anything, silver untouched
+        seen = len(sim.requests())
+        with pytest.raises(StorageError, match="S3 list failed"):
+            run_search(conn, store, sim, RunOptions(query=SearchQuery(), resume=run_id))
+        assert len(sim.requests()) == seen
+        assert len(silver(conn)) == len(loaded) * PER_PAGE
+
+        proxy.down = False
+        resumed = run_search(conn, store, sim, RunOptions(query=SearchQuery(), resume=run_id))
+        refetched = {int(r.params["Page"]) for r in sim.requests()[seen:]}
+    assert not resumed.result.failed, resumed.result.summary
+    assert resumed.result.summary["complete"] is True
+    assert silver(conn) == truth
+    assert _objects(s3_server, bucket) == JOBS // PER_PAGE
+    assert set(_ledger(conn)[2].values()) == {"loaded"}
+    assert refetched == {int(k.removeprefix("page=")) for k in failed}

@@ -105,10 +105,12 @@ def parse_decimal(value: Any) -> Decimal | None:
     if isinstance(value, bool):
         raise ValueError(f"not an amount: {value!r}")
     if isinstance(value, int):
-        return Decimal(value)
+        return _bounded(Decimal(value))
     if isinstance(value, float):
+        if value != value or value in (float("inf"), float("-inf")):
+            raise ValueError(f"not an amount: {value!r}")
         # repr() is the shortest round-tripping text, so 25.43 stays 25.43.
-        return Decimal(repr(value))
+        return _bounded(Decimal(repr(value)))
     if isinstance(value, str):
         text = _MONEY_JUNK.sub("", value)
         if text == "":
@@ -119,8 +121,21 @@ def parse_decimal(value: Any) -> Decimal | None:
             raise ValueError(f"not an amount: {value!r}") from None
         if not amount.is_finite():
             raise ValueError(f"not an amount: {value!r}")
-        return amount
+        return _bounded(amount)
     raise ValueError(f"not an amount: {value!r}")
+
+
+# No pay is a quadrillion dollars; far larger values (1E+200000) also overflow numeric.
+_MAX_AMOUNT = Decimal(10) ** 15
+
+
+def _bounded(amount: Decimal) -> Decimal:
+    if abs(amount) >= _MAX_AMOUNT:
+        raise ValueError(f"amount out of range: {amount:.3E}")
+    exponent = amount.as_tuple().exponent
+    if isinstance(exponent, int) and exponent < -20:  # numeric keeps at most 16,383 decimals
+        raise ValueError(f"amount has too many decimal places: {amount:.3E}")
+    return amount
 
 
 def parse_datetime(value: Any) -> datetime | None:
@@ -140,8 +155,12 @@ def parse_datetime(value: Any) -> datetime | None:
     else:
         raise ValueError(f"not a date: {value!r}")
     if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=UTC)
-    return parsed
+        return parsed.replace(tzinfo=UTC)
+    # PostgreSQL refuses offsets past +-15:59 that Python accepts: hand it UTC.
+    try:
+        return parsed.astimezone(UTC)
+    except OverflowError:
+        raise ValueError(f"date out of range: {value!r}") from None
 
 
 def parse_text(value: Any) -> str | None:

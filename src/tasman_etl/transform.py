@@ -263,10 +263,15 @@ _LIST_KEYS = {
 }
 
 
+def _key_text(key: str) -> str:
+    """A key as printable, storable text (NULs and lone surrogates escaped)."""
+    return key.encode("utf-8", "backslashreplace").decode("utf-8").replace("\x00", "\\u0000")
+
+
 def _extra(obj: Any, known: frozenset[str], path: str, counter: Counter[str]) -> None:
     if isinstance(obj, Mapping):
         for key in obj.keys() - known:
-            counter[f"{path}.{key}"] += 1
+            counter[f"{path}.{_key_text(key)}"] += 1
 
 
 def unknown_keys(raw: Mapping[str, Any], counter: Counter[str]) -> None:
@@ -276,7 +281,7 @@ def unknown_keys(raw: Mapping[str, Any], counter: Counter[str]) -> None:
     item; a key inside a list counts once per item, however many entries carry it.
     """
     for key in raw.keys() - _ITEM_KEYS:
-        counter[key] += 1
+        counter[_key_text(key)] += 1
     descriptor = raw.get("MatchedObjectDescriptor")
     if not isinstance(descriptor, Mapping):
         return
@@ -290,7 +295,7 @@ def unknown_keys(raw: Mapping[str, Any], counter: Counter[str]) -> None:
                 if isinstance(entry, Mapping):
                     seen.update(entry.keys() - known)
             for key in seen:
-                counter[f"{base}.{name}[].{key}"] += 1
+                counter[f"{base}.{name}[].{_key_text(key)}"] += 1
     user_area = descriptor.get("UserArea")
     if isinstance(user_area, Mapping):
         _extra(user_area, _USER_AREA_KEYS, f"{base}.UserArea", counter)
@@ -306,12 +311,20 @@ def unknown_keys(raw: Mapping[str, Any], counter: Counter[str]) -> None:
 
 
 def _has_nul(value: Any) -> bool:
-    if isinstance(value, str):
-        return "\x00" in value
-    if isinstance(value, Mapping):
-        return any("\x00" in k or _has_nul(v) for k, v in value.items())
-    if isinstance(value, list):
-        return any(_has_nul(v) for v in value)
+    """Any NUL in any string or key (iterative: deep values cannot exhaust the stack)."""
+    stack = [value]
+    while stack:
+        current = stack.pop()
+        if isinstance(current, str):
+            if "\x00" in current:
+                return True
+        elif isinstance(current, Mapping):
+            for key, child in current.items():
+                if "\x00" in key:
+                    return True
+                stack.append(child)
+        elif isinstance(current, list):
+            stack.extend(current)
     return False
 
 
@@ -479,9 +492,17 @@ def prepare_items(items: Iterable[Any], unknown: Counter[str] | None = None) -> 
         if not isinstance(raw, Mapping):
             out.append(PreparedItem(index, raw, None, None, "item is not a JSON object"))
             continue
-        if unknown is not None:
-            unknown_keys(raw, unknown)
-        out.append(PreparedItem(index, raw, _raw_control_number(raw), content_hash(raw)))
+        cn = _raw_control_number(raw)
+        try:
+            digest = content_hash(raw)
+            if unknown is not None:
+                unknown_keys(raw, unknown)
+        except (RecursionError, ValueError, TypeError) as exc:
+            out.append(
+                PreparedItem(index, raw, cn, None, f"cannot be hashed: {type(exc).__name__}")
+            )
+            continue
+        out.append(PreparedItem(index, raw, cn, digest))
     return out
 
 
@@ -501,7 +522,11 @@ def transform_prepared(
         out.items += 1
         index, raw, cn = item.index, item.raw, item.control_number
         if item.problem is not None:
-            out.quarantine.append(QuarantineRow(index, cn, item.problem, _text_of(raw)))
+            text, unstorable = storable_text(raw)
+            reason = item.problem if unstorable is None else f"{item.problem}; {unstorable}"
+            out.quarantine.append(
+                QuarantineRow(index, cn, reason, text, storable=unstorable is None)
+            )
             continue
         if cn is not None and item.digest is not None and known.get(cn) == item.digest:
             rows: ItemRows | None = None
@@ -533,36 +558,53 @@ def transform_prepared(
     return out
 
 
-def _text_of(raw: Any) -> str:
+def _shallow(raw: Any) -> str:
+    """A bounded description of a value too deep to serialise."""
+    return (
+        repr(raw)[:10_000]
+        if not isinstance(raw, dict | list)
+        else f"<{type(raw).__name__} nested too deeply>"
+    )
+
+
+def _finite_json(raw: Any) -> str | None:
+    """The item as strict JSON text, or None when it holds NaN/Infinity (jsonb refuses them)."""
     try:
-        return dump_json(raw)
-    except (TypeError, ValueError):  # pragma: no cover - json.loads output always dumps
-        return repr(raw)
+        return json.dumps(raw, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+    except ValueError:
+        return None
+
+
+def storable_text(raw: Any) -> tuple[str, str | None]:
+    """The item as JSON text, and why jsonb could not hold it (None when it can).
+
+    jsonb refuses NaN/Infinity, NUL characters and lone surrogates; a value nested past
+    Python's recursion limit cannot be serialised at all (a bounded description is kept).
+    """
+    try:
+        strict = _finite_json(raw)
+    except (RecursionError, TypeError):
+        return _shallow(raw), "nested too deeply to store"
+    if strict is None:
+        return dump_json(raw), "holds NaN or Infinity, which JSON and jsonb cannot store"
+    try:
+        strict.encode("utf-8")
+    except UnicodeEncodeError:
+        return json.dumps(
+            raw, ensure_ascii=True
+        ), "text contains a lone surrogate (not valid UTF-8)"
+    # json escapes NUL as \u0000, so the text is a cheap pre-filter for the exact walk
+    if "\\u0000" in strict and _has_nul(raw):
+        return strict, "text contains a NUL character (PostgreSQL cannot store it)"
+    return strict, None
 
 
 def _rows_or_quarantine(
     index: int, raw: Mapping[str, Any], cn: str | None, digest: str | None
 ) -> ItemRows | QuarantineRow:
-    raw_text = dump_json(raw)
-    try:
-        raw_text.encode("utf-8")
-    except UnicodeEncodeError:
-        return QuarantineRow(
-            index,
-            cn,
-            "text contains a lone surrogate (not valid UTF-8)",
-            json.dumps(raw, ensure_ascii=True),
-            storable=False,
-        )
-    # json escapes NUL as \u0000, so the text is a cheap pre-filter for the exact walk
-    if "\\u0000" in raw_text and _has_nul(raw):
-        return QuarantineRow(
-            index,
-            cn,
-            "text contains a NUL character (PostgreSQL cannot store it)",
-            raw_text,
-            storable=False,
-        )
+    raw_text, unstorable = storable_text(raw)
+    if unstorable is not None:
+        return QuarantineRow(index, cn, unstorable, raw_text, storable=False)
     try:
         return transform_item(raw, raw_text, digest)
     except ValidationError as exc:

@@ -5,9 +5,9 @@
   (500 rows, text intact) and the process stays far below the bound.
 * 1,000 deep: past Python's recursion limit (1,000) the JSON parser gives up. Through `load`
   the file is a failed page whose error says why, and the run exits 1; other files load.
-  Over HTTP (`run`) the same value escapes the parser as RecursionError and crashes the run,
-  and deep values that parse can still crash the transform: see the xfail tests.
-* NaN over HTTP (Python's json accepts it, bronze does not): the run crashes (xfail).
+  Over HTTP (`run`) the body is retried as unparseable, then the page fails; values deep
+  enough to parse but not to hash or serialise are quarantined with a reason.
+* NaN over HTTP (Python's json accepts it): bronze keeps the bytes, the item is quarantined.
 """
 
 from __future__ import annotations
@@ -158,12 +158,6 @@ def _run_with_item(
     return result, set(truth), victim
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="http/usajobs.py inspect_response catches (UnicodeDecodeError, ValueError) around "
-    "json.loads, not RecursionError: a 1,000-deep value escapes the client, the fetch thread "
-    "and execute_run (runner/run.py _collect catches TasmanError only) and crashes the run",
-)
 def test_1000_deep_value_over_http_fails_the_page_not_the_run(
     conn: psycopg.Connection[Any], store: LocalBronzeStore
 ) -> None:
@@ -176,12 +170,6 @@ def test_1000_deep_value_over_http_fails_the_page_not_the_run(
     assert result.summary["status"] in ("failed", "succeeded")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="http/usajobs.py inspect_response parses with json.loads, which accepts NaN; "
-    "storage/bronze.py build_envelope then refuses the payload with ValueError on the fetch "
-    "thread (runner/run.py _fetch), and _collect catches TasmanError only: the run crashes",
-)
 def test_nan_over_http_fails_the_page_not_the_run(
     conn: psycopg.Connection[Any], store: LocalBronzeStore
 ) -> None:
@@ -194,12 +182,6 @@ def test_nan_over_http_fails_the_page_not_the_run(
     assert result.summary["status"] in ("failed", "succeeded")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="transform.py _rows_or_quarantine calls _has_nul (recursive, ~3 frames a level) "
-    "outside its try: a value ~500 deep holding a NUL raises RecursionError out of "
-    "transform_page instead of being quarantined",
-)
 def test_deep_value_holding_a_nul_is_quarantined() -> None:
     item = copy.deepcopy(_BASE[0])
     item["Extra"] = _nested(600, "a\x00b")
@@ -207,12 +189,6 @@ def test_deep_value_holding_a_nul_is_quarantined() -> None:
     assert len(rows.quarantine) == 1 and "NUL" in rows.quarantine[0].reason
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="transform.py prepare_items calls content_hash (json.dumps) outside any try: a "
-    "value that the parser accepted near the recursion limit raises RecursionError out of "
-    "transform_page (and out of the fetch thread) instead of being quarantined",
-)
 def test_value_near_the_recursion_limit_is_quarantined() -> None:
     item = copy.deepcopy(_BASE[0])
     item["Extra"] = _nested(980)

@@ -12,7 +12,7 @@
   quarantined with a reason and the raw text.
 * Values PostgreSQL cannot hold although Python's json accepts them (NaN, Infinity, numbers
   beyond `numeric`, time zone offsets beyond +-15:59) and values nested deeper than Python's
-  recursion limit: the xfail tests below name what happens today.
+  recursion limit: quarantined with a reason.
 
 The 50 MB page and the 1,000-deep value are in test_big_and_deep.py.
 """
@@ -23,6 +23,7 @@ import copy
 import json
 import math
 from collections.abc import Callable
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -108,9 +109,9 @@ SPECIAL_TEXT = [
     "2025-01-01",
     "2025-02-30T00:00:00",
 ]
-# Known to break the load although transform accepts them (see the xfail tests): non-finite
-# floats, numbers beyond PostgreSQL numeric, zone offsets beyond +-15:59, and unknown keys
-# holding a NUL or a lone surrogate (they reach the run summary, a jsonb column).
+# Values that once broke the load although transform accepted them (now quarantined or
+# normalised, see the tests below): numbers beyond PostgreSQL numeric and zone offsets
+# beyond +-15:59.
 DB_BREAKERS = ("1E+200000", "1e-200000", "2025-01-01T00:00:00+23:59")
 
 texts = st.text(st.characters(blacklist_categories=()), max_size=30) | st.sampled_from(SPECIAL_TEXT)
@@ -303,14 +304,6 @@ def test_postgresql_accepts_what_transform_accepts(
 
 # --------------------------------------------------------------------------- metacharacters
 
-UNKNOWN_KEY_BUG = pytest.mark.xfail(
-    strict=True,
-    reason="the item is quarantined, but its unknown key (with a NUL or a lone surrogate) is "
-    "counted in the run summary's unknown_keys, which db/repository.py finish_run writes to "
-    "the jsonb column ingest_run.summary: PostgreSQL refuses it, load_paths/execute_run raise "
-    "DatabaseError and the run stays 'running'",
-)
-
 METACHAR_TITLES = [
     "'; DROP TABLE job; --",
     'Data "Engineer" \\ \\N \\. tab\there',
@@ -356,10 +349,10 @@ def test_metacharacters_are_stored_exactly(
     ("where", "text", "reason"),
     [
         ("title", "Data\x00Engineer", "NUL"),
-        pytest.param("key", "a\x00key", "NUL", marks=UNKNOWN_KEY_BUG),
+        pytest.param("key", "a\x00key", "NUL"),
         ("nested", ["ok", {"deep": "x\x00"}], "NUL"),
         ("title", "Data \ud800 Engineer", "surrogate"),
-        pytest.param("key", "\udfff", "surrogate", marks=UNKNOWN_KEY_BUG),
+        pytest.param("key", "\udfff", "surrogate"),
         ("nested", {"list": ["\ud83d"]}, "surrogate"),
     ],
 )
@@ -409,13 +402,6 @@ def _put(item: dict[str, Any], where: str, value: Any) -> None:
         d["PublicationStartDate"] = value
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="Python's json accepts NaN/Infinity (runner/load.py read_input, http/usajobs.py "
-    "inspect_response) but bronze.build_envelope refuses them with ValueError, which "
-    "runner/load.py load_paths swallows as 'already recorded': the whole file is dropped, "
-    "exit 0, nothing in the ledger or quarantine",
-)
 @pytest.mark.parametrize("value", [math.nan, math.inf, -math.inf], ids=["nan", "inf", "-inf"])
 def test_non_finite_numbers_are_quarantined_not_the_page_lost(
     conn: psycopg.Connection[Any],
@@ -432,21 +418,14 @@ def test_non_finite_numbers_are_quarantined_not_the_page_lost(
     assert (s["inserted"], s["quarantined"]) == (len(items) - 1, 1), s
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="transform accepts values PostgreSQL refuses, so the whole page fails in "
-    "db/repository.py load_page_rows: models.parse_decimal lets through finite Decimals "
-    "beyond numeric's range; models.parse_datetime lets through zone offsets beyond +-15:59",
-)
 @pytest.mark.parametrize(
     ("where", "value"),
     [
         ("pay", "1E+200000"),
         ("pay", "1e-200000"),
-        ("date", "2025-01-01T00:00:00+23:59"),
         ("date", "9999-12-31T23:59:59-23:00"),
     ],
-    ids=["pay-huge", "pay-tiny", "offset+23:59", "offset-23:00"],
+    ids=["pay-huge", "pay-tiny", "offset-23:00-past-year-9999"],
 )
 def test_values_postgresql_cannot_hold_are_quarantined(
     conn: psycopg.Connection[Any],
@@ -461,24 +440,27 @@ def test_values_postgresql_cannot_hold_are_quarantined(
     s = result.summary
     assert s["failed_pages"] == 0, s.get("errors")
     assert (s["inserted"], s["quarantined"]) == (len(items) - 1, 1), s
+    reason = conn.execute("SELECT reason FROM quarantine").fetchone()
+    assert reason is not None
+    assert "range" in reason[0] or "decimal places" in reason[0]
 
 
-def test_out_of_range_values_fail_the_page_whole_today(
+def test_zone_offsets_postgresql_refuses_are_stored_as_the_same_instant(
     conn: psycopg.Connection[Any],
     store: LocalBronzeStore,
     items: list[dict[str, Any]],
     write_page: Callable[[list[Any], str], Path],
 ) -> None:
-    """What happens now (see the xfail above): a failed page with the reason, nothing partial."""
-    _put(items[2], "pay", "1E+200000")
-    good = write_page(base_items()[4:], "good.json")
-    result = load_paths(conn, store, [write_page(items, "range.json"), good])
-    s = result.summary
-    assert result.failed
-    assert s["failed_pages"] == 1
-    assert "numeric" in " ".join(s.get("errors", []))
-    loaded = {r[0] for r in conn.execute("SELECT control_number FROM job").fetchall()}
-    assert loaded == {i["MatchedObjectId"] for i in base_items()[4:]}  # only the good file
+    """PostgreSQL refuses offsets past +-15:59 that Python accepts: the loader sends UTC."""
+    _put(items[2], "date", "2025-01-01T00:00:00+23:59")
+    result = load_paths(conn, store, [write_page(items, "offset.json")])
+    assert result.summary["inserted"] == len(items)
+    row = conn.execute(
+        "SELECT publication_start_date FROM job WHERE control_number = %s",
+        (items[2]["MatchedObjectId"],),
+    ).fetchone()
+    assert row is not None
+    assert row[0] == datetime(2024, 12, 31, 0, 1, tzinfo=UTC)
 
 
 # --------------------------------------------------------------------------- parser fuzz

@@ -233,13 +233,6 @@ def test_loader_runs_the_pipeline(
     assert codes is not None and codes[0] > 0
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="db/migrate.py apply_migrations runs `create table if not exists "
-    "public.schema_migrations` before reading it; PostgreSQL checks CREATE on schema public "
-    "first, so every command (run migrates first) fails for the loader, who has only "
-    "SELECT on schema_migrations. Check to_regclass('public.schema_migrations') first.",
-)
 def test_cli_run_as_the_loader(
     logins: dict[str, str], migrated_db_url: str, tmp_path: Path, cli: CLI
 ) -> None:

@@ -165,7 +165,11 @@ def apply_migrations(conn: Connection, source: Path | None = None) -> list[Appli
         conn.autocommit = True
         _execute(conn, "select pg_advisory_lock(%s)", (MIGRATION_LOCK_KEY,), "taking the lock")
         try:
-            _execute(conn, _CREATE_TABLE, None, "creating schema_migrations")
+            # A loader login may not CREATE in public: only create the table when it is missing.
+            with conn.cursor(row_factory=tuple_row) as cur:
+                exists = cur.execute("select to_regclass('public.schema_migrations')").fetchone()
+            if not exists or exists[0] is None:
+                _execute(conn, _CREATE_TABLE, None, "creating schema_migrations")
             recorded = _read_recorded(conn)
             _check_history(migrations, recorded)
             for migration in migrations:

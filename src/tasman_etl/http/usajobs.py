@@ -357,7 +357,7 @@ def inspect_response(
         return None, RetriableFetchError(f"HTTP {status} with an empty body")
     try:
         payload = json.loads(body)
-    except (UnicodeDecodeError, ValueError):
+    except (UnicodeDecodeError, ValueError, RecursionError):
         kind = response.headers.get("content-type", "unknown content type")
         return None, RetriableFetchError(
             f"HTTP {status} body is not valid JSON ({len(body)} bytes, {scrub(kind)})"

@@ -27,6 +27,7 @@ from tasman_etl.db.repository import (
     record_page,
     stored_hashes,
 )
+from tasman_etl.errors import StorageError
 from tasman_etl.storage.bronze import (
     BronzeKey,
     BronzeStore,
@@ -240,7 +241,16 @@ class PageIngestor:
         Thread-safe (fetch threads call it): it touches only the store, not the counters.
         """
         key = self.bronze_key(src.page, src.part)
-        body = build_envelope(
+        try:
+            body = self._envelope(src)
+        except ValueError as exc:
+            raise StorageError(f"cannot build the bronze envelope of {key.path}: {exc}") from exc
+        sha = sha256_hex(src.payload_bytes)
+        self.store.put(key, body, payload_sha256=sha)
+        return key, sha
+
+    def _envelope(self, src: PageSource) -> bytes:
+        return build_envelope(
             endpoint=src.endpoint,
             params=src.params,
             sent_at=src.sent_at,
@@ -254,9 +264,6 @@ class PageIngestor:
             code_version=__version__,
             payload=src.payload,
         )
-        sha = sha256_hex(src.payload_bytes)
-        self.store.put(key, body, payload_sha256=sha)
-        return key, sha
 
     def ingest(
         self,

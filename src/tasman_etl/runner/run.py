@@ -10,6 +10,7 @@ lets the page being loaded commit, then ends the run as `aborted`.
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import time
 from collections import deque
@@ -24,7 +25,7 @@ import structlog
 
 from tasman_etl import __version__
 from tasman_etl.db import repository as repo
-from tasman_etl.errors import AuthError, ConfigError, FetchError, TasmanError
+from tasman_etl.errors import AuthError, ConfigError, DatabaseError, FetchError, TasmanError
 from tasman_etl.http.partition import CAP
 from tasman_etl.http.usajobs import Page, SearchPlan, SearchQuery, UsajobsClient
 from tasman_etl.runner.pipeline import (
@@ -88,6 +89,18 @@ class _Fetched:
     processed: Processed | None
     bronze_s: float
     parse_s: float
+
+
+def _reconnector(conn: psycopg.Connection[Any]) -> Callable[[], psycopg.Connection[Any]]:
+    """A factory for a new connection like `conn` (same DSN and password, autocommit)."""
+    dsn, password = conn.info.dsn, conn.info.password
+
+    def connect() -> psycopg.Connection[Any]:
+        if password:
+            return psycopg.connect(dsn, autocommit=True, password=password)
+        return psycopg.connect(dsn, autocommit=True)
+
+    return connect
 
 
 def _locked_lookup(conn: psycopg.Connection[Any]) -> Callable[[list[str]], Mapping[str, str]]:
@@ -164,6 +177,8 @@ class _Runner:
         self.stop = stop
         self.progress = progress
         self.lookup = lookup
+        self.reconnect: Callable[[], psycopg.Connection[Any]] | None = None
+        self.scope: str | None = None
         self.done_pages = 0
         self.total_pages = 0
 
@@ -192,18 +207,64 @@ class _Runner:
         empty: dict[str, int],
         fetched: _Fetched | None = None,
     ) -> None:
+        if fetched is not None:
+            ingestor.stats.phases["bronze"] += fetched.bronze_s
+            ingestor.stats.phases["parse"] += fetched.parse_s
         try:
-            if fetched is None:
-                ingestor.ingest(_source(page))
-            else:
-                ingestor.stats.phases["bronze"] += fetched.bronze_s
-                ingestor.stats.phases["parse"] += fetched.parse_s
-                ingestor.ingest(_source(page), captured=fetched.captured, prepared=fetched.prepared)
+            self._with_db(
+                ingestor,
+                lambda: ingestor.ingest(
+                    _source(page),
+                    captured=fetched.captured if fetched else None,
+                    prepared=fetched.prepared if fetched else None,
+                    processed=fetched.processed if fetched else None,
+                ),
+            )
         except ValueError as exc:  # not a search payload (already recorded as failed)
             log.warning("page_rejected", part=page.part, page=page.page, error=str(exc))
         if not page.items:
             empty[page.part or ""] = min(empty.get(page.part or "", page.page), page.page)
         self._tick(page_key(page.page, page.part))
+
+    def _with_db(self, ingestor: PageIngestor, load: Callable[[], Any]) -> None:
+        """Run a page load; if the database connection died, reconnect once and load again.
+
+        The page's transaction was rolled back whole (or committed: loading is idempotent),
+        so loading it again on a fresh connection is safe.
+        """
+        try:
+            load()
+        except DatabaseError as exc:
+            lost = (
+                self.conn.closed
+                or self.conn.broken
+                or isinstance(exc.__cause__, psycopg.OperationalError)
+            )
+            if not lost or self.reconnect is None:
+                raise
+            self._reconnect(ingestor)
+            load()
+
+    def _reconnect(self, ingestor: PageIngestor) -> None:
+        assert self.reconnect is not None
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                fresh = self.reconnect()
+                break
+            except psycopg.OperationalError as exc:  # the server may still be restarting
+                if time.monotonic() > deadline or self.stop.wait(0.5):
+                    raise DatabaseError(f"cannot reconnect to the database: {exc}") from exc
+        log.warning("database_reconnected", run_id=ingestor.run_id)
+        with contextlib.suppress(psycopg.Error):
+            self.conn.close()
+        self.conn = fresh
+        ingestor.conn = fresh
+        if self.scope and not repo.try_lock_scope(fresh, self.scope):
+            raise RunLockedError(
+                "another run of the same search started while the database "
+                "connection was lost; stopping this one"
+            )
 
     # -- phases --------------------------------------------------------------------------
 
@@ -253,7 +314,7 @@ class _Runner:
 
     def _replay(self, ingestor: PageIngestor, key: BronzeKey, ledger_key: str) -> None:
         try:
-            ingestor.replay_key(key)
+            self._with_db(ingestor, lambda: ingestor.replay_key(key))
         except ValueError as exc:
             log.warning("bronze_page_rejected", key=key.path, error=str(exc))
         except TasmanError as exc:
@@ -350,6 +411,14 @@ class _Runner:
             ingestor.fail_page(self._record(ingestor, part.key, number), str(exc))
             self._tick(page_key(number, part.key))
             return
+        except Exception as exc:  # never let one page's surprise end the run
+            log.exception("page_unexpected_error", part=part.key, page=number)
+            ingestor.fail_page(
+                self._record(ingestor, part.key, number),
+                f"unexpected {type(exc).__name__}: {exc}"[:500],
+            )
+            self._tick(page_key(number, part.key))
+            return
         self._ingest(ingestor, fetched.page, empty, fetched)
 
 
@@ -415,6 +484,8 @@ def execute_run(
             + (f" (run {others[0]})" if others else "")
             + "; wait for it to finish, or resume it later with --resume"
         )
+    runner.scope = scope
+    runner.reconnect = _reconnector(conn)
     structlog.contextvars.bind_contextvars(run_id=run_id)
     try:
         params = {
@@ -444,7 +515,7 @@ def execute_run(
         except AuthError as exc:
             status, error = "failed", str(exc)
             _close(
-                conn,
+                runner.conn,
                 client,
                 run_id,
                 status,
@@ -459,7 +530,7 @@ def execute_run(
         except KeyboardInterrupt:
             status, error = "aborted", "interrupted; resume with --resume " + run_id
             _close(
-                conn,
+                runner.conn,
                 client,
                 run_id,
                 status,
@@ -472,7 +543,7 @@ def execute_run(
         except FetchError as exc:  # planning could not fetch page 1
             status, error = "failed", str(exc)
         summary = _close(
-            conn,
+            runner.conn,
             client,
             run_id,
             status,
@@ -482,7 +553,7 @@ def execute_run(
             on_complete=on_complete,
         )
     finally:
-        repo.unlock_scope(conn, scope)
+        repo.unlock_scope(runner.conn, scope)
         structlog.contextvars.unbind_contextvars("run_id")
     return RunResult(run_id, summary, summary["status"] != "succeeded")
 

@@ -284,9 +284,12 @@ def build_envelope(
 
 
 def _spliceable(payload_bytes: bytes) -> bool:
-    """Bytes that can be embedded as they are: UTF-8 JSON object text, no NaN/Infinity."""
-    text = payload_bytes.lstrip()
-    if not text.startswith(b"{") or b"NaN" in payload_bytes or b"Infinity" in payload_bytes:
+    """Bytes that can be embedded as they are: UTF-8 JSON object text.
+
+    NaN/Infinity (which Python's parser accepted) are kept verbatim too: bronze holds what
+    arrived, and `read_envelope` reads them back; the items holding them are quarantined.
+    """
+    if not payload_bytes.lstrip().startswith(b"{"):
         return False
     try:
         payload_bytes.decode("utf-8")

@@ -506,6 +506,19 @@ def execute_run(
         )
         ingestor = PageIngestor(conn, store, run_id, run_date=run_date, scope_hash=scope, gate=gate)
         status, error = "succeeded", None
+
+        def close(hook: Any = None) -> dict[str, Any]:
+            return _close(
+                runner.conn,
+                client,
+                run_id,
+                status,
+                error,
+                started,
+                ingestor.stats.phase_times(),
+                on_complete=hook,
+            )
+
         try:
             if parts is None:
                 parts = runner.plan(run_id, ingestor, codelists)
@@ -514,44 +527,17 @@ def execute_run(
                 status, error = "aborted", "stopped by a signal; resume with --resume " + run_id
         except AuthError as exc:
             status, error = "failed", str(exc)
-            _close(
-                runner.conn,
-                client,
-                run_id,
-                status,
-                error,
-                started,
-                ingestor.stats.phase_times(),
-                on_complete=None,
-            )
+            close()
             raise
         except RunAborted:
             status, error = "aborted", "stopped by a signal; resume with --resume " + run_id
         except KeyboardInterrupt:
             status, error = "aborted", "interrupted; resume with --resume " + run_id
-            _close(
-                runner.conn,
-                client,
-                run_id,
-                status,
-                error,
-                started,
-                ingestor.stats.phase_times(),
-                on_complete=None,
-            )
+            close()
             raise
         except FetchError as exc:  # planning could not fetch page 1
             status, error = "failed", str(exc)
-        summary = _close(
-            runner.conn,
-            client,
-            run_id,
-            status,
-            error,
-            started,
-            ingestor.stats.phase_times(),
-            on_complete=on_complete,
-        )
+        summary = close(on_complete)
     finally:
         repo.unlock_scope(runner.conn, scope)
         structlog.contextvars.unbind_contextvars("run_id")

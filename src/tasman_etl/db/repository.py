@@ -46,15 +46,16 @@ __all__ = [
 
 Conn = psycopg.Connection[Any]
 
-# Child tables and their row layout (control_number first; replaced by job_id on COPY).
-_CHILD_TABLES: tuple[tuple[str, tuple[str, ...]], ...] = (
-    ("job_location", LOCATION_COLUMNS),
-    ("job_category", CATEGORY_COLUMNS),
-    ("job_grade", GRADE_COLUMNS),
-    ("job_hiring_path", HIRING_PATH_COLUMNS),
-    ("job_details", DETAILS_COLUMNS),
+# Child tables, the PageRows attribute holding their rows, and the row layout
+# (control_number first; replaced by job_id on COPY).
+_CHILD_TABLES: tuple[tuple[str, str, tuple[str, ...]], ...] = (
+    ("job_location", "locations", LOCATION_COLUMNS),
+    ("job_category", "categories", CATEGORY_COLUMNS),
+    ("job_grade", "grades", GRADE_COLUMNS),
+    ("job_hiring_path", "hiring_paths", HIRING_PATH_COLUMNS),
+    ("job_details", "details", DETAILS_COLUMNS),
 )
-_CHILD_TABLE_NAMES = tuple(table for table, _ in _CHILD_TABLES)
+_CHILD_TABLE_NAMES = tuple(table for table, _, _ in _CHILD_TABLES)
 
 
 @dataclass(frozen=True)
@@ -89,16 +90,10 @@ def _ident_list(columns: Sequence[str]) -> sql.Composed:
 def _create_staging(
     cur: psycopg.Cursor[Any], stage: str, target: str, columns: Sequence[str]
 ) -> None:
-    """A temp table with `columns` typed like `target` (control_number stands for job_id)."""
-    select_cols = [
-        sql.SQL("NULL::text AS control_number")
-        if c == "control_number" and target != "job"
-        else sql.Identifier(c)
-        for c in columns
-    ]
+    """A temp table with `columns` typed like the same columns of `target`."""
     cur.execute(
         sql.SQL("CREATE TEMP TABLE {} ON COMMIT DROP AS SELECT {} FROM {} WITH NO DATA").format(
-            sql.Identifier(stage), sql.SQL(", ").join(select_cols), sql.Identifier(target)
+            sql.Identifier(stage), _ident_list(columns), sql.Identifier(target)
         )
     )
 
@@ -238,16 +233,12 @@ def load_page_rows(
                             (updated_ids,),
                         )
                     cur.execute(_CLOSE_VERSIONS, {**params, "ids": updated_ids})
-                for table, columns in _CHILD_TABLES:
+                for table, attr, columns in _CHILD_TABLES:
                     _copy(
                         cur,
                         table,
                         ("job_id", *columns[1:]),
-                        (
-                            (ids[r[0]], *r[1:])
-                            for r in getattr(rows, _ROWS_ATTR[table])
-                            if r[0] in ids
-                        ),
+                        ((ids[r[0]], *r[1:]) for r in getattr(rows, attr) if r[0] in ids),
                     )
                 cur.execute(_OPEN_VERSIONS, {**params, "ids": list(ids.values())})
             if record.scope_hash and rows.control_numbers:
@@ -302,24 +293,11 @@ def _write_jobs(
 
 _DROP_STAGING = "DROP TABLE IF EXISTS pg_temp.stg_job, pg_temp.stg_quarantine"
 
-_ROWS_ATTR = {
-    "job_location": "locations",
-    "job_category": "categories",
-    "job_grade": "grades",
-    "job_hiring_path": "hiring_paths",
-    "job_details": "details",
-}
-
 
 def _write_quarantine(cur: psycopg.Cursor[Any], rows: PageRows, record: PageRecord) -> int:
     if not rows.quarantine:
         return 0
-    cur.execute(
-        sql.SQL(
-            "CREATE TEMP TABLE stg_quarantine ON COMMIT DROP AS SELECT {} FROM quarantine "
-            "WITH NO DATA"
-        ).format(_ident_list(_QUARANTINE_COLUMNS))
-    )
+    _create_staging(cur, "stg_quarantine", "quarantine", _QUARANTINE_COLUMNS)
     _copy(
         cur,
         "stg_quarantine",
@@ -562,17 +540,8 @@ def upsert_codelist(
     try:
         with conn.transaction(), conn.cursor() as cur:
             cur.execute("DROP TABLE IF EXISTS pg_temp.stg_codelist")
-            cur.execute(
-                sql.SQL(
-                    "CREATE TEMP TABLE stg_codelist ON COMMIT DROP AS SELECT {} FROM codelist "
-                    "WITH NO DATA"
-                ).format(_ident_list(columns))
-            )
-            with cur.copy(
-                sql.SQL("COPY stg_codelist ({}) FROM STDIN").format(_ident_list(columns))
-            ) as copy:
-                for row in _dedupe_codes(rows):
-                    copy.write_row(row)
+            _create_staging(cur, "stg_codelist", "codelist", columns)
+            _copy(cur, "stg_codelist", columns, _dedupe_codes(rows))
             cur.execute(
                 sql.SQL(
                     "INSERT INTO codelist ({c}) SELECT {c} FROM stg_codelist "

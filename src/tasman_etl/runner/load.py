@@ -20,6 +20,7 @@ from typing import Any
 import psycopg
 import structlog
 
+from tasman_etl import __version__
 from tasman_etl.db.repository import PageRecord, finish_run, start_run
 from tasman_etl.errors import ConfigError, InputFileError, TasmanError
 from tasman_etl.http.codelists import parse_codelist
@@ -179,7 +180,7 @@ def load_paths(
         command="load",
         params={"files": [f.name for f in files]},
         scope_hash=None,
-        code_version=_version(),
+        code_version=__version__,
     )
     ingestor = PageIngestor(conn, store, rid, run_date=now.date(), stats=RunStats(), gate=gate)
     stats = ingestor.stats
@@ -221,9 +222,3 @@ def load_paths(
     log.info("run_summary", **summary)
     structlog.contextvars.unbind_contextvars("run_id")
     return LoadResult(rid, summary, failed)
-
-
-def _version() -> str:
-    from tasman_etl import __version__
-
-    return __version__

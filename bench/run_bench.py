@@ -1,13 +1,15 @@
 """Benchmark `tasman-etl run` against a floor and dlt on the project's simulated USAJOBS API.
 
-    .venv/bin/python bench/run_bench.py --jobs 5000 [--repeat 3]
+    .venv/bin/python bench/run_bench.py --jobs 5000 [--repeat 3] [--text compact]
     .venv/bin/python bench/run_bench.py --jobs 2000 --latency-ms 300 --concurrency 1,4 \
         --systems tasman --results-per-page 50
     .venv/bin/python bench/run_bench.py --standard --write bench/RESULTS.md   # = make bench
 
 One invocation starts the simulator with N synthetic jobs (the nationwide search — no
-keyword, no location — matches all N; past 10,000 the pipeline has to partition) and, for
-every repeat, runs each system as its own process against a fresh embedded PostgreSQL:
+keyword, no location — matches all N; past 10,000 the pipeline has to partition), with
+real-length text fields unless ``--text compact`` (``SimulatorConfig.text``) and typical or
+real-size location lists (``--locations``), and, for every repeat, runs each system as its
+own process against a fresh embedded PostgreSQL:
 
 * ``floor``  — bench/floor.py: GET every page, json.loads, COPY the job rows, no checks;
 * ``tasman`` — ``python -m tasman_etl run`` as a user runs it;
@@ -69,6 +71,7 @@ class Scenario:
     repeat: int = 3
     concurrency: tuple[int, ...] = (1,)
     latency_ms: float = 0.0
+    text: str = "real"
     locations: str = "typical"
     results_per_page: int = 500
 
@@ -361,13 +364,18 @@ class Bench:
 
         started = time.perf_counter()
         outcome = Outcome(sc, load_before=os.getloadavg()[0])
-        config_args: dict[str, Any] = {"jobs": sc.jobs, "seed": SEED, "auth_key": AUTH_KEY}
+        config_args: dict[str, Any] = {
+            "jobs": sc.jobs,
+            "seed": SEED,
+            "auth_key": AUTH_KEY,
+            "text": sc.text,
+            "locations": sc.locations,
+            "item_cache": sc.jobs + 1,  # keeps every item rendered by _prerender
+        }
         if sc.latency_ms > 0:
             config_args["faults"] = FaultPlan(
                 rate=1.0, kinds=("slow",), slow_seconds=sc.latency_ms / 1000.0
             )
-        if sc.locations != "typical":
-            config_args["locations"] = sc.locations  # checked in main()
         sim = SimulatorServer(SimulatorConfig(**config_args))
         self._prerender(sim, outcome)
         expected = set(sim.control_numbers())
@@ -375,8 +383,9 @@ class Bench:
             raise SystemExit(f"simulator has {len(expected)} live jobs, expected {sc.jobs}")
         api = sim.start()
         _log(
-            f"== {sc.label}: {sc.jobs:,} jobs ({outcome.item_kb:.1f} KB/item, "
-            f"<={outcome.max_locations} locations), systems {','.join(sc.systems)}, "
+            f"== {sc.label}: {sc.jobs:,} jobs ({outcome.item_kb:.1f} KB/item, text {sc.text}, "
+            f"{outcome.mean_locations:.1f} locations/item, <={outcome.max_locations}), "
+            f"systems {','.join(sc.systems)}, "
             f"repeat {sc.repeat}, concurrency {sc.concurrency}, latency {sc.latency_ms:g} ms, "
             f"{sc.results_per_page}/page"
         )
@@ -402,15 +411,13 @@ class Bench:
     def _prerender(sim: Any, outcome: Outcome) -> None:
         """Render every item once and keep it, so serving a page costs almost nothing.
 
-        The simulator builds items on demand behind a 4,096-item LRU cache; at 5,000+ jobs
-        every page would be rebuilt (~0.2 ms/item of CPU shared with the system measured).
+        The simulator builds items on demand behind an LRU cache (4,096 items unless
+        ``item_cache`` says more; `run_scenario` asks for all of them); rebuilding each page
+        would cost ~0.1 ms/item (compact text) to ~0.5 ms/item (real text) of CPU shared
+        with the system measured.
         """
-        from tasman_etl.simulator import data as sim_data
-
         universe = sim.universe
         order = universe.live_order()
-        if getattr(sim_data, "_ITEM_CACHE_SIZE", 0) < len(order) + 1:
-            sim_data._ITEM_CACHE_SIZE = len(order) + 1
         total = 0
         for idx in order:
             total += len(universe.item_bytes(idx, radial=False))
@@ -608,9 +615,11 @@ def scenario_table(outcome: Outcome) -> list[str]:
     lines = [
         f"### {sc.label}: {sc.jobs:,} jobs"
         + (f", {sc.latency_ms:g} ms per request" if sc.latency_ms else "")
-        + (f", locations {sc.locations}" if sc.locations != "typical" else ""),
+        + (f", {sc.text} text" if sc.text != "real" else "")
+        + (f", {sc.locations} locations" if sc.locations != "typical" else ""),
         "",
-        f"{sc.results_per_page} items per page; {outcome.item_kb:.1f} KB of JSON per item, "
+        f"{sc.results_per_page} items per page; text {sc.text}, locations {sc.locations}; "
+        f"{outcome.item_kb:.1f} KB of JSON per item, "
         f"{outcome.mean_locations:.1f} locations per item on average (at most "
         f"{outcome.max_locations}); median of {sc.repeat} "
         f"(min-max in brackets); load average {outcome.load_before:.1f} -> "
@@ -810,9 +819,11 @@ NOTES = [
     "",
     "- Timings on a shared 2-core machine are noisy (see the load averages and the min-max "
     "ranges): compare systems within one file, not across runs.",
-    "- The simulated items are smaller than real ones (issue 6 measured with ~15 KB items; "
-    "real 2024-25 items are ~20 KB before their location lists) and carry at most ~60 "
-    "locations (real nationwide postings: up to 1,200). See bench/README.md.",
+    "- Text `real` (every scenario but 10k-compact): the long text fields have the lengths "
+    "of real current-format items (~16 KB of JSON per item with typical locations; issue 6 "
+    "measured with ~15 KB). Text `compact` is the simulator's default (~5.7 KB per item). "
+    "Locations `typical`: 1-60 per job (2.5 on average); `real` (5k-real-locations): most "
+    "jobs one place, nationwide postings up to 1,200 (~29 on average). See bench/README.md.",
     "- Phase times are medians of each phase on its own; phases on the fetch threads overlap "
     "the loading thread, hence 'overlap' in the last column.",
     "",
@@ -848,7 +859,7 @@ def standard_set() -> list[Scenario]:
     return [
         Scenario("5k", 5_000, SYSTEMS, repeat=3),
         Scenario("10k", 10_000, SYSTEMS, repeat=3),
-        Scenario("50k", 50_000, ("tasman",), repeat=3),
+        Scenario("50k", 50_000, ("tasman",), repeat=1),  # completeness and RSS, not speed
         Scenario(
             "latency",
             2_000,
@@ -857,6 +868,10 @@ def standard_set() -> list[Scenario]:
             concurrency=(1, 4),
             latency_ms=300.0,
             results_per_page=50,
+        ),
+        Scenario("10k-compact", 10_000, ("floor", "tasman", "dlt"), repeat=1, text="compact"),
+        Scenario(
+            "5k-real-locations", 5_000, ("floor", "tasman", "dlt"), repeat=1, locations="real"
         ),
     ]
 
@@ -876,12 +891,6 @@ def _systems(text: str) -> tuple[str, ...]:
     if "rerun" in values and "tasman" not in values:
         raise argparse.ArgumentTypeError("rerun needs tasman (it re-runs on tasman's database)")
     return tuple(s for s in SYSTEMS if s in values)
-
-
-def _locations_supported() -> bool:
-    from tasman_etl.simulator import SimulatorConfig
-
-    return "locations" in SimulatorConfig.model_fields
 
 
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
@@ -906,6 +915,12 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     )
     p.add_argument(
         "--latency-ms", type=float, default=0.0, help="simulator delay of every search request"
+    )
+    p.add_argument(
+        "--text",
+        choices=("compact", "real"),
+        default="real",
+        help="long text fields: real lengths (~16 KB items, default) or compact (~5.7 KB)",
     )
     p.add_argument(
         "--locations",
@@ -936,13 +951,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         scenarios = standard_set()
         command = "make bench"
     else:
-        if args.locations == "real" and not _locations_supported():
-            print(
-                "error: --locations real needs the simulator to generate real-size location "
-                "lists (up to 1,200 per job); SimulatorConfig has no `locations` setting yet",
-                file=sys.stderr,
-            )
-            return 2
         systems = args.systems
         if args.jobs > PAGE_CAP and ({"floor", "dlt"} & set(systems)):
             _log(f"floor and dlt page one query, capped at {PAGE_CAP:,} rows: skipped")
@@ -952,6 +960,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         label = f"{args.jobs // 1000}k" if args.jobs % 1000 == 0 else str(args.jobs)
         if args.latency_ms:
             label += f"-{args.latency_ms:g}ms"
+        if args.text != "real":
+            label += f"-{args.text}"
+        if args.locations != "typical":
+            label += f"-{args.locations}-locations"
         scenarios = [
             Scenario(
                 label,
@@ -960,6 +972,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 repeat=args.repeat,
                 concurrency=args.concurrency,
                 latency_ms=args.latency_ms,
+                text=args.text,
                 locations=args.locations,
                 results_per_page=args.results_per_page,
             )

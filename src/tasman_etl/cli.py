@@ -426,6 +426,12 @@ def simulator(
     ] = "429,503",
     retry_after: Annotated[str, typer.Option(help="Retry-After sent with 429/503.")] = "1",
     slow_seconds: Annotated[float, typer.Option(min=0.0, help="Delay of a 'slow' fault.")] = 2.0,
+    text: Annotated[
+        str, typer.Option(help="Long text fields: compact (~6 KB items) or real (~16 KB).")
+    ] = "compact",
+    locations: Annotated[
+        str, typer.Option(help="Locations per job: typical (1-60) or real (up to 1,200).")
+    ] = "typical",
 ) -> None:
     """Serve the simulated USAJOBS API (search + codelists) on 127.0.0.1 until stopped."""
     from tasman_etl.simulator import FaultPlan, SimulatorConfig, serve
@@ -436,7 +442,16 @@ def simulator(
         faults = FaultPlan(
             rate=fault_rate, kinds=kinds, retry_after=retry_after, slow_seconds=slow_seconds
         )
-        config = SimulatorConfig(jobs=jobs, seed=seed, auth_key=auth_key, faults=faults)
+        config = SimulatorConfig.model_validate(
+            {
+                "jobs": jobs,
+                "seed": seed,
+                "auth_key": auth_key,
+                "faults": faults,
+                "text": text,  # compact|real, checked here
+                "locations": locations,  # typical|real
+            }
+        )
     except ValueError as exc:
         raise ConfigError(f"bad simulator option: {exc}") from None
     _install_signal_handlers()

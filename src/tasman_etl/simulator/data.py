@@ -8,6 +8,10 @@ Generation is two-level so that 50,000 jobs start in seconds and stay small in m
 * The full search item (3-15 KB of JSON in the real shapes and quirks, usajobs-api.md §4)
   is built on demand from the spec and a per-job random stream, then cached as bytes.
 
+`SimulatorConfig.text="real"` lengthens the free-text fields (`prose.py`) and
+`locations="real"` draws real-size location lists, each from streams of their own, so
+everything else about a job stays as with the defaults.
+
 Each job has a *role*: an ordinary posting, a data-engineering posting far from Chicago, or
 a data-engineering posting with a location within 45 miles of Chicago. Only
 data-engineering postings contain the word "data" in their searchable text, so the number
@@ -29,9 +33,9 @@ from datetime import date, datetime
 from itertools import accumulate
 from typing import Any, NamedTuple, TypeVar, overload
 
-from tasman_etl.simulator import texts
+from tasman_etl.simulator import prose, texts
 from tasman_etl.simulator.config import SimulatorConfig
-from tasman_etl.simulator.geo import CHICAGO, PLACES, Place, haversine_miles
+from tasman_etl.simulator.geo import ALL_PLACES, CHICAGO, PLACES, Place, haversine_miles
 from tasman_etl.simulator.query import Query, normalize_title, parse_query, tokenize
 from tasman_etl.simulator.vocab import (
     HIRING_PATHS,
@@ -84,7 +88,6 @@ UPDATABLE_FIELDS = frozenset(
 )
 
 _PLACEHOLDER = re.compile(r"\{[a-z_]+\}")
-_ITEM_CACHE_SIZE = 4096
 _QUERY_CACHE_SIZE = 256
 _USAJOBS = "https://www.usajobs.gov:443"
 
@@ -117,7 +120,7 @@ class JobSpec(NamedTuple):
     closes: int  # date ordinal of ApplicationCloseDate
     series: tuple[int, ...]  # indices into vocab.SERIES
     org: int  # index into vocab.ORGS
-    places: tuple[int, ...]  # indices into geo.PLACES (may repeat)
+    places: tuple[int, ...]  # indices into geo.ALL_PLACES (typical lists: PLACES, may repeat)
     plan: str
     low: int
     high: int
@@ -132,6 +135,9 @@ class JobSpec(NamedTuple):
     qual: int
     summary_override: int = -1
     kw: tuple[int, ...] = ()  # every text id the Keyword filter looks at
+    pad_summary: int = 0  # text="real": prose phrases in the job summary's extra sentences
+    pad_other: int = 0  # ... and in the qualification summary's and duties' (bit masks)
+    kw_pad: int = 0  # the prose phrases the Keyword filter looks at
 
     @property
     def data_engineering(self) -> bool:
@@ -179,6 +185,17 @@ _FAR_DOMESTIC = _pool(
     [i for i, p in enumerate(PLACES) if p.domestic and _DIST_CHICAGO[i] > NEAR_CHICAGO_MILES]
 )
 _FOREIGN = _pool([i for i, p in enumerate(PLACES) if not p.domestic])
+# Nationwide postings (locations="real") draw uniformly from every place, synthetic ones
+# included; data-engineering postings far from Chicago keep away from it.
+_ALL_INDICES = list(range(len(ALL_PLACES)))
+_ALL_FAR = [
+    i
+    for i, p in enumerate(ALL_PLACES)
+    if haversine_miles(CHICAGO.lat, CHICAGO.lon, p.lat, p.lon) > NEAR_CHICAGO_MILES
+]
+_NATIONWIDE_FROM = 100
+_FEW_COUNTS = list(range(2, 10))
+_FEW_CUM = _cum([1 / k for k in _FEW_COUNTS])
 
 _SERIES_GENERAL = _cum([s.general for s in SERIES])
 _SERIES_DE = _cum([s.de for s in SERIES])
@@ -234,6 +251,10 @@ class Universe:
         self._overrides: dict[int, dict[str, Any]] = {}
         self._version = 0
         self._item_cache: OrderedDict[int, tuple[bytes, bytes]] = OrderedDict()
+        self._item_cache_size = config.item_cache
+        self._real_text = config.text == "real"
+        self._real_locations = config.locations == "real"
+        self._place_table = ALL_PLACES if self._real_locations else PLACES
         self._query_cache: OrderedDict[tuple[object, ...], list[int]] = OrderedDict()
         self._title_norm: dict[int, str] = {}
         self._specs: list[JobSpec] = self._generate()
@@ -255,6 +276,10 @@ class Universe:
         for rank, idx in enumerate(chosen):
             roles[idx] = ROLE_DE_NEAR if rank < n_near else ROLE_DE_FAR
         drafts = [self._draft(rng, role) for role in roles]
+        if self._real_locations:
+            for idx, draft in enumerate(drafts):
+                place_rng = random.Random(f"tasman-sim:{self._seed}:places:{idx}")  # noqa: S311
+                draft["places"] = _real_places(place_rng, draft["role"], draft["places"][0])
 
         # Control numbers: distinct 9-digit strings, increasing with the posting date.
         span = max(1_700_000, 4 * n)
@@ -274,7 +299,12 @@ class Universe:
         specs = []
         for idx, draft in enumerate(drafts):
             spec = JobSpec(idx=idx, control_number=control[idx], **draft)
-            specs.append(spec._replace(kw=self._keyword_ids(spec)))
+            if self._real_text:
+                plan = prose.searchable_plan(
+                    self._seed, idx, current_format=spec.style != STYLE_ZULU
+                )
+                spec = spec._replace(pad_summary=plan.summary_mask, pad_other=plan.other_mask)
+            specs.append(self._with_keywords(spec))
         return specs
 
     def _draft(self, rng: random.Random, role: int) -> dict[str, Any]:
@@ -423,15 +453,18 @@ class Universe:
             return f"{prefix}{yy}X{rng.randint(1000000, 9999999)}{letters}"
         return f"{prefix}-{yy}-{rng.randint(100, 9999):04d}"
 
-    def _keyword_ids(self, spec: JobSpec) -> tuple[int, ...]:
+    def _with_keywords(self, spec: JobSpec) -> JobSpec:
+        """`spec` with `kw` and `kw_pad`: what the Keyword filter looks at."""
         ids = [spec.title, spec.qual, *spec.duties, *spec.keyreqs]
+        pad = spec.pad_other
         if spec.summary_override >= 0:
-            ids.append(spec.summary_override)
+            ids.append(spec.summary_override)  # replaces the summary, extra sentences too
         else:
             ids += [spec.opener, spec.office, *spec.extras]
             if spec.lead >= 0:
                 ids.append(spec.lead)
-        return tuple(ids)
+            pad |= spec.pad_summary
+        return spec._replace(kw=tuple(ids), kw_pad=pad)
 
     # ---- read access -----------------------------------------------------------------
 
@@ -517,7 +550,8 @@ class Universe:
         if q.radial:
             if not q.places:
                 return None  # no LocationName resolved: nothing matches
-            near = {i for i, p in enumerate(PLACES) if _within(p, q.places, q.radius)}
+            table = self._place_table
+            near = {i for i, p in enumerate(table) if _within(p, q.places, q.radius)}
             preds.append(lambda s: not near.isdisjoint(s.places))
         if q.title:
             title = q.title
@@ -531,12 +565,14 @@ class Universe:
         hit_texts = {i for i in range(len(tokens)) if word in tokens[i]}
         hit_orgs = {i for i, t in enumerate(_ORG_TOKENS) if word in t}
         hit_series = {i for i, t in enumerate(_SERIES_TOKENS) if word in t}
+        hit_prose = prose.phrase_mask(word) if self._real_text else 0
 
         def match(spec: JobSpec) -> bool:
             return (
                 spec.org in hit_orgs
                 or not hit_texts.isdisjoint(spec.kw)
                 or not hit_series.isdisjoint(spec.series)
+                or bool(spec.kw_pad & hit_prose)
             )
 
         return match
@@ -588,7 +624,7 @@ class Universe:
             if "application_close_date" in changes:
                 closes = _to_date(changes["application_close_date"]).toordinal()
                 spec = spec._replace(closes=closes)
-            self._specs[idx] = spec._replace(kw=self._keyword_ids(spec))
+            self._specs[idx] = self._with_keywords(spec)
             rest = {
                 k: v
                 for k, v in changes.items()
@@ -620,9 +656,9 @@ class Universe:
         if cached is None:
             built = self._render(spec, overrides)
             with self._lock:
-                if self._specs[idx] is spec:
+                if self._specs[idx] is spec and self._item_cache_size > 0:
                     self._item_cache[idx] = built
-                    if len(self._item_cache) > _ITEM_CACHE_SIZE:
+                    if len(self._item_cache) > self._item_cache_size:
                         self._item_cache.popitem(last=False)
             cached = built
         head, tail = cached
@@ -663,6 +699,38 @@ class ItemsView(Sequence[dict[str, Any]]):
     def __iter__(self) -> Iterator[dict[str, Any]]:
         for idx in self._order:
             yield self._universe.item(idx)
+
+
+def _real_location_count(rng: random.Random) -> int:
+    """Locations of one posting, with the heavy tail of real ones (mean about 28)."""
+    r = rng.random()
+    if r < 0.75:
+        return 1
+    if r < 0.90:
+        return _weighted(rng, _FEW_COUNTS, _FEW_CUM)  # 2-9, fewer of the larger counts
+    if r < 0.97:
+        return int(10 * 10 ** rng.random())  # 10-99, log-uniform
+    if rng.random() < 1 / 3:
+        return int(_NATIONWIDE_FROM * 12 ** rng.random())  # 100-1,199, log-uniform
+    return rng.randint(800, 1200)  # postings listing (nearly) every duty station
+
+
+def _real_places(rng: random.Random, role: int, first: int) -> tuple[int, ...]:
+    """`first` plus distinct other places, as many as `_real_location_count` says."""
+    count = _real_location_count(rng)
+    if count >= _NATIONWIDE_FROM:
+        pool = _ALL_FAR if role == ROLE_DE_FAR else _ALL_INDICES
+        return (first, *rng.sample([i for i in pool if i != first], count - 1))
+    domestic = _FAR_DOMESTIC if role == ROLE_DE_FAR else _DOMESTIC
+    chosen = {first: None}  # an ordered set
+    attempts = 0
+    while len(chosen) < count and attempts < 50 * count:
+        chosen[_pick(rng, _FOREIGN if rng.random() < 0.05 else domestic)] = None
+        attempts += 1
+    if len(chosen) < count:  # the weighted draws kept repeating: top up, unweighted
+        rest = [i for i in domestic[0] if i not in chosen]
+        chosen.update(dict.fromkeys(rng.sample(rest, count - len(chosen))))
+    return tuple(chosen)
 
 
 def _within(place: Place, centers: Sequence[Place], radius: float) -> bool:
@@ -793,6 +861,10 @@ def _coded(
     return {"Name": value if named else "", "Code": code}
 
 
+def _extended(text: str, extra: str | None) -> str:
+    return f"{text} {extra}" if extra else text
+
+
 def _grade(value: int) -> str:
     return "00" if value == 0 else str(value)
 
@@ -819,7 +891,9 @@ def _build(
     modern, zulu = style == STYLE_MODERN, style == STYLE_ZULU
     title = u.text(spec.title)
     uri = f"{_USAJOBS}/job/{spec.control_number}"
-    places = [PLACES[i] for i in spec.places]
+    places = [ALL_PLACES[i] for i in spec.places]
+    real = u.config.text == "real"
+    plan = prose.searchable_plan(u.config.seed, spec.idx, current_format=not zulu) if real else None
     posted, closes = date.fromordinal(spec.posted), date.fromordinal(spec.closes)
 
     desc: dict[str, Any] = {
@@ -844,7 +918,7 @@ def _build(
             rng, OFFERING_TYPES, (70, 8, 6, 1, 1, 3, 1, 0.5, 2, 5, 1, 1, 0.5, 0.5, 0.5), not modern
         )
     ]
-    desc["QualificationSummary"] = u.text(spec.qual)
+    desc["QualificationSummary"] = _extended(u.text(spec.qual), plan and plan.qualification_text())
     desc["PositionRemuneration"] = [_remuneration(rng, spec, overrides)]
     desc["PositionStartDate"] = _fmt_date(posted, style)
     desc["PositionEndDate"] = _fmt_date(closes, style, closing=True)
@@ -854,7 +928,10 @@ def _build(
         {"Label": "Dynamic Teaser", "LabelDescription": "Hit highlighting for keyword searches."}
     ]
 
-    d: dict[str, Any] = {"JobSummary": _summary(u, spec, title, org.name)}
+    summary = _summary(u, spec, title, org.name)
+    if spec.summary_override < 0:  # an updated summary is served verbatim
+        summary = _extended(summary, plan and plan.summary_text())
+    d: dict[str, Any] = {"JobSummary": summary}
     if zulu:
         name, code = rng.choice(
             (
@@ -897,7 +974,7 @@ def _build(
     d["TravelCode"] = rng.choice(("0", "0", "1", "1", "2", "5", "7", "8"))
     d["ApplyOnlineUrl"] = "https://apply.usastaffing.gov/Application/Apply"
     d["DetailStatusUrl"] = "https://apply.usastaffing.gov/Application/ApplicationStatus"
-    d["MajorDuties"] = [u.text(t) for t in spec.duties]
+    d["MajorDuties"] = [u.text(t) for t in spec.duties] + (plan.duty_entries() if plan else [])
     d["Education"] = rng.choice(texts.EDUCATION)
     d["Requirements"] = rng.choice(texts.REQUIREMENTS)
     d["Evaluations"] = rng.choice(texts.EVALUATIONS)
@@ -954,6 +1031,11 @@ def _build(
             d["FinancialDisclosure"] = rng.random() < 0.3
         if rng.random() < 0.5:
             d["BargainingUnitStatus"] = rng.random() < 0.4
+
+    if real and not zulu:  # 2016 responses had none of the long Details texts
+        text_rng = random.Random(f"tasman-sim:{u.config.seed}:longtext:{spec.idx}")  # noqa: S311
+        for name in prose.LONG_FIELDS:
+            d[name] = prose.long_text(text_rng, name, d[name])
 
     if "total_openings" in overrides:
         d["TotalOpenings"] = str(overrides["total_openings"])

@@ -1,22 +1,32 @@
 """Places the simulator posts jobs to, and how `LocationName` + `Radius` resolve against them.
 
-A hand-written table of public facts: US cities (with their state names), a few US
-territories and a dozen foreign duty stations, with approximate coordinates and a weight
+`PLACES` is a hand-written table of public facts: US cities (with their state names), a few
+US territories and a dozen foreign duty stations, with approximate coordinates and a weight
 (how often jobs land there). No city lies between 45 and 55 miles of Chicago, so the demo
 search (Chicago, 50 mi) has no boundary cases that depend on the Earth radius a client uses.
+
+`SYNTHETIC_PLACES` are made-up towns ("Cedarbrook, Ohio") generated from a fixed seed, for
+nationwide postings with hundreds of distinct locations (`SimulatorConfig(locations="real")`):
+each lies between two listed cities of its state or within 25 miles of one, in the 48
+contiguous states or Alaska, more than 60 miles from Chicago, with a name no listed city
+has. `ALL_PLACES` is `PLACES` followed by them, so an index into `PLACES` is the same index
+into `ALL_PLACES`.
 """
 
 from __future__ import annotations
 
 import math
+import random
 import re
 from dataclasses import dataclass
 
 __all__ = [
+    "ALL_PLACES",
     "CHICAGO",
     "EARTH_RADIUS_MILES",
     "PLACES",
     "STATE_ABBREVIATIONS",
+    "SYNTHETIC_PLACES",
     "Place",
     "haversine_miles",
     "resolve_location",
@@ -319,6 +329,71 @@ CHICAGO: Place = PLACES[0]
 
 _SPACES = re.compile(r"\s+")
 
+# Name parts of the synthetic towns: "Cedar" + "brook" -> "Cedarbrook", "Fox" + " Hollow".
+_TOWN_STEMS = (
+    "Ash", "Aspen", "Bay", "Bear", "Beech", "Birch", "Black", "Blue", "Brook", "Cedar",
+    "Clay", "Clear", "Copper", "Crystal", "Deer", "Eagle", "Elk", "Elm", "Fair", "Fern",
+    "Fox", "Glen", "Granite", "Green", "Hawk", "Hazel", "Hickory", "High", "Holly", "Iron",
+    "Juniper", "Lake", "Laurel", "Linden", "Locust", "Maple", "Meadow", "Mill", "Mulberry",
+    "Oak", "Orchard", "Owl", "Pebble", "Pine", "Poplar", "Prairie", "Quail", "Raven", "Red",
+    "Ridge", "River", "Rock", "Rose", "Sage", "Sand", "Silver", "Spring", "Spruce", "Stone",
+    "Sugar", "Summit", "Sycamore", "Thorn", "Timber", "Walnut", "Willow", "Wolf", "Wren",
+)  # fmt: skip
+_TOWN_ENDINGS = (
+    "brook", "burg", "dale", "field", "ford", "haven", "ton", "ville", "wood", "mont",
+    " Bluff", " Creek", " Crossing", " Falls", " Flats", " Grove", " Heights", " Hollow",
+    " Junction", " Landing", " Mills", " Park", " Point", " Prairie", " Springs", " Valley",
+)  # fmt: skip
+_SYNTHETIC_COUNT = 1400
+# Islands (an offset could land in the sea) and the District (no room for more towns).
+_SKIPPED_REGIONS = frozenset(
+    {"Hawaii", "Puerto Rico", "Guam", "Virgin Islands", "American Samoa", "District of Columbia"}
+)
+_MILES_PER_DEGREE = 69.0
+
+
+def _offset(lat: float, lon: float, miles: float, bearing: float) -> tuple[float, float]:
+    """A point `miles` away in direction `bearing` (radians; flat-Earth, fine below ~50 mi)."""
+    dlat = miles * math.cos(bearing) / _MILES_PER_DEGREE
+    dlon = miles * math.sin(bearing) / (_MILES_PER_DEGREE * math.cos(math.radians(lat)))
+    return lat + dlat, lon + dlon
+
+
+def _near_chicago(place: Place) -> bool:
+    return haversine_miles(CHICAGO.lat, CHICAGO.lon, place.lat, place.lon) <= 60.0
+
+
+def _synthetic_places() -> tuple[Place, ...]:
+    rng = random.Random("tasman-sim:geo:synthetic-places")  # noqa: S311 - not crypto
+    by_state: dict[str, list[Place]] = {}
+    for place in PLACES:
+        if place.domestic and place.region not in _SKIPPED_REGIONS and not _near_chicago(place):
+            by_state.setdefault(place.region, []).append(place)
+    # States with more listed cities get more towns: one turn per listed city.
+    turns = [state for state in sorted(by_state) for _ in by_state[state]]
+    taken = {_norm(p.city) for p in PLACES}
+    names: set[tuple[str, str]] = set()
+    out: list[Place] = []
+    while len(out) < _SYNTHETIC_COUNT:
+        state = turns[len(out) % len(turns)]
+        anchors = by_state[state]
+        a = rng.choice(anchors)
+        b = rng.choice(anchors)
+        if a is b:
+            lat, lon = _offset(a.lat, a.lon, rng.uniform(5.0, 25.0), rng.uniform(0, 2 * math.pi))
+        else:
+            t = rng.uniform(0.15, 0.85)
+            lat, lon = a.lat + (b.lat - a.lat) * t, a.lon + (b.lon - a.lon) * t
+            lat, lon = _offset(lat, lon, rng.uniform(0.0, 8.0), rng.uniform(0, 2 * math.pi))
+        city = rng.choice(_TOWN_STEMS) + rng.choice(_TOWN_ENDINGS)
+        if _norm(city) in taken or (city, state) in names:
+            continue
+        if _near_chicago(Place(city, state, UNITED_STATES, lat, lon, 0.0)):
+            continue  # keeps the demo radius (Chicago, 50 mi) to the hand-written table
+        names.add((city, state))
+        out.append(Place(city, state, UNITED_STATES, round(lat, 4), round(lon, 4), 0.05))
+    return tuple(out)
+
 
 def haversine_miles(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
     """Great-circle distance in statute miles (Earth radius 3,958.8 mi)."""
@@ -333,10 +408,14 @@ def _norm(text: str) -> str:
     return _SPACES.sub(" ", text.strip().lower())
 
 
+SYNTHETIC_PLACES: tuple[Place, ...] = _synthetic_places()
+ALL_PLACES: tuple[Place, ...] = PLACES + SYNTHETIC_PLACES
+
+
 def _build_index() -> tuple[dict[str, Place], dict[str, list[Place]]]:
     by_name: dict[str, Place] = {}
     by_city: dict[str, list[Place]] = {}
-    for place in PLACES:
+    for place in ALL_PLACES:
         by_name[_norm(place.name)] = place
         by_city.setdefault(_norm(place.city), []).append(place)
     return by_name, by_city

@@ -195,6 +195,8 @@ class SimulatorServer:
             base_url=self._base_url,
             jobs=self.config.jobs,
             seed=self.config.seed,
+            text=self.config.text,
+            locations=self.config.locations,
         )
         return self._base_url
 

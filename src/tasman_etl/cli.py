@@ -124,27 +124,34 @@ def _rate_codes(conn: Any) -> list[str]:
     return [r[0] for r in rows]
 
 
-def _gate(settings: Settings, conn: Any, *, item_count: str) -> Any:
-    """The data-quality gate, with Great Expectations imported on a background thread."""
+@contextlib.contextmanager
+def _gate(settings: Settings, conn: Any, *, item_count: str) -> Iterator[Any]:
+    """The data-quality gate; Great Expectations runs in a worker process.
+
+    The worker (started by `_start_gx_worker`, or now) imports GX (3-5 s) while the
+    command connects, plans and fetches; it is stopped when the block ends.
+    """
     from tasman_etl.dq import DqGate
 
     gate = DqGate(
         enforce=settings.dq_enforce,
         known_rate_codes=_rate_codes(conn),
         item_count=item_count,  # type: ignore[arg-type]
+        isolate=True,
+        worker_logging=(settings.log_level, settings.log_format),
     )
     gate.warm_up()
-    return gate
+    try:
+        yield gate
+    finally:
+        gate.close()
 
 
-def _preload_gx() -> None:
-    """Start importing Great Expectations (3-5 s) while the run plans and fetches."""
+def _start_gx_worker(settings: Settings) -> None:
+    """Start the Great Expectations worker process and its import, before anything else."""
+    from tasman_etl.dq.gx.process import prestart
 
-    def load() -> None:
-        with contextlib.suppress(Exception):
-            import great_expectations  # noqa: F401
-
-    threading.Thread(target=load, name="gx-import", daemon=True).start()
+    prestart(log_level=settings.log_level, log_format=settings.log_format)
 
 
 def _json_default(value: Any) -> Any:
@@ -196,11 +203,13 @@ def load(
     settings = _settings()
     files = collect_files(paths)  # a usage error here writes nothing
     _install_signal_handlers()
+    _start_gx_worker(settings)
     store = open_bronze_store(settings)
-    _preload_gx()
-    with _database(settings) as conn:
+    with (
+        _database(settings) as conn,
         # saved files may be trimmed by hand: the item-count check warns, never holds
-        gate = _gate(settings, conn, item_count="warn")
+        _gate(settings, conn, item_count="warn") as gate,
+    ):
         result = load_paths(conn, store, files, run_id=run_id, progress=_progress(), gate=gate)
     for error in result.summary.get("errors", []):
         typer.echo(f"error: {error}", err=True)
@@ -316,7 +325,7 @@ def run(
             "USAJOBS_AUTH_KEY and USAJOBS_USER_AGENT (the e-mail registered for "
             "the key) must be set; or try --demo"
         )
-    _preload_gx()
+    _start_gx_worker(settings)
     try:
         store = open_bronze_store(settings)
         sleep = interruptible_sleep(stopper.event)
@@ -326,8 +335,10 @@ def run(
             CodelistClient(
                 config.api_base, timeout_s=settings.http_timeout_s, sleep=sleep
             ) as codelists,
+            contextlib.ExitStack() as stack,
         ):
             refresh_label_lists(conn, codelists, ttl_s=86_400)
+            gate = stack.enter_context(_gate(settings, conn, item_count="hold"))
             opts = RunOptions(
                 query=SearchQuery.from_settings(settings),
                 results_per_page=settings.results_per_page,
@@ -343,7 +354,7 @@ def run(
                 opts,
                 stop=stopper.event,
                 codelists=PersistingCodelists(codelists, conn),
-                gate=_gate(settings, conn, item_count="hold"),
+                gate=gate,
                 on_complete=_mark_inactive(settings.inactive_after_runs),
                 progress=_progress(),
                 lookup_conn=lookup_conn,
@@ -394,11 +405,14 @@ def replay(
             raise ConfigError(f"--date must be YYYY-MM-DD, got {on_date!r}") from None
     settings = _settings()
     _install_signal_handlers()
+    _start_gx_worker(settings)
     store = open_bronze_store(settings)
-    with _database(settings) as conn:
+    with (
+        _database(settings) as conn,
         # API pages had their item count checked when fetched; files saved by `load` may
         # be trimmed by hand: replay only warns on the count.
-        gate = _gate(settings, conn, item_count="warn")
+        _gate(settings, conn, item_count="warn") as gate,
+    ):
         result = do_replay(conn, store, run_id=run_id, on_date=day, progress=_progress(), gate=gate)
     echo_json(result.summary)
     if result.failed:

@@ -247,12 +247,14 @@ def test_dq_passes_a_clean_envelope_and_fails_the_trimmed_page_with_data_docs(
     local = set(re.findall(r"[\"'](?:\./)?((?:expectations|validations|static)/[\w./%-]+)", html))
     assert "expectations/tasman_jobs.html" in local
     validations = {p for p in local if p.startswith("validations/") and p.endswith(".html")}
-    assert {v.split("/")[1] for v in validations} == {"tasman_jobs", "tasman_page"}
+    suites = {v.split("/")[1] for v in validations}
+    assert suites == {"tasman_jobs", "tasman_page", "tasman_page_counts"}
     missing = [p for p in local if not (docs / unquote(p)).is_file()]
     assert missing == []  # every local page and asset index.html refers to exists
-    page_html = next((docs / "validations" / "tasman_page").rglob("*.html")).read_text()
-    page_text = " ".join(re.sub(r"<[^>]+>", " ", page_html).split())
-    assert "Must have exactly 25 rows." in page_text  # the failed item-count expectation
+    counts = docs / "validations" / "tasman_page_counts"
+    page_text = " ".join(re.sub(r"<[^>]+>", " ", next(counts.rglob("*.html")).read_text()).split())
+    # the failed item-count expectation: 2 items, SearchResultCount 25
+    assert "Values in items and search_result_count must always be equal" in page_text
     assert "Unsuccessful Expectations 1" in page_text
 
 

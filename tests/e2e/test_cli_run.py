@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import signal
 import time
 from collections.abc import Iterator
@@ -19,9 +20,26 @@ KEY = "e2e-key-5d41402abc"
 SEARCH = {"Keyword": "data engineering", "LocationName": "Chicago, Illinois", "Radius": "50"}
 
 
+def _processes_in(folder: Path) -> list[int]:
+    """Processes whose working directory is `folder` (the CLI's, and any child it left)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                if Path(os.readlink(entry / "cwd")) == folder:
+                    found.append(int(entry.name))
+            except OSError:
+                continue
+    return found
+
+
 def test_demo_on_a_fresh_directory(cli: CLI, tmp_path: Path) -> None:
     result = cli("run", "--demo")
     assert result.returncode == 0, result.stderr[-2000:]
+    # stdout is the summary alone (the GX worker process writes nothing there) ...
+    assert len(result.stdout.strip().splitlines()) == 1, result.stdout[:2000]
+    # ... and the worker is gone with the CLI
+    assert _processes_in(tmp_path) == []
     summary = last_json(result.stdout)
     assert summary["status"] == "succeeded"
     assert summary["items"] > 0
@@ -57,6 +75,12 @@ def _loaded_pages(db_url: str) -> int:
     return int(row[0]) if row else 0
 
 
+def _running_runs(db_url: str) -> int:
+    with psycopg.connect(db_url, autocommit=True) as conn:
+        row = conn.execute("SELECT count(*) FROM ingest_run WHERE status = 'running'").fetchone()
+    return int(row[0]) if row else 0
+
+
 def _wait_for(predicate: Any, timeout: float = 60.0) -> None:
     deadline = time.monotonic() + timeout
     while not predicate():
@@ -75,7 +99,8 @@ def test_killed_run_resumes_to_exact_counts_without_refetching(
     db_url = migrated_db_url
     env = _env(db_url, slow_sim, tmp_path)
     truth = set(slow_sim.matching(SEARCH))
-    proc = spawn("run", "--results-per-page", "20", env=env, cwd=tmp_path)
+    # 10 per page: ~28 pages, more than the run reads ahead (fetched, in bronze, not loaded)
+    proc = spawn("run", "--results-per-page", "10", env=env, cwd=tmp_path)
     try:
         _wait_for(lambda: _loaded_pages(db_url) >= 3)
         proc.send_signal(sig)
@@ -119,10 +144,10 @@ def test_second_run_of_the_same_search_is_refused_clearly(
 ) -> None:
     db_url = migrated_db_url
     env = _env(db_url, slow_sim, tmp_path)
-    first = spawn("run", "--results-per-page", "20", env=env, cwd=tmp_path)
+    first = spawn("run", "--results-per-page", "10", env=env, cwd=tmp_path)
     try:
-        _wait_for(lambda: _loaded_pages(db_url) >= 1)
-        second = cli("run", "--results-per-page", "20", env=env)
+        _wait_for(lambda: _running_runs(db_url) == 1)
+        second = cli("run", "--results-per-page", "10", env=env)
         assert second.returncode == 1
         errors = [line for line in second.stderr.splitlines() if line.startswith("error:")]
         assert len(errors) == 1

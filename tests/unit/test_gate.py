@@ -396,3 +396,71 @@ def test_a_page_with_nothing_new_needs_no_great_expectations() -> None:
     outcome = gate(PageRows(items=2), duplicated)
     assert outcome.hold
     assert "control_numbers_unique" in outcome.failed_expectations
+
+
+# ------------------------------------------------------------------ batches
+
+
+def _mixed_pages() -> list[dict[str, Any]]:
+    """Pages that each fail differently (and one that passes), for batch-vs-alone checks."""
+    bad_uri = [_item(str(910000000 + i)) for i in range(4)]
+    bad_uri[2]["MatchedObjectDescriptor"]["PositionURI"] = "ftp://example.org/job"
+    no_place = [_item(str(920000000 + i)) for i in range(3)]
+    no_place[0]["MatchedObjectDescriptor"]["PositionLocation"] = []
+    return [
+        _page(bad_uri),
+        _page([_item("930000001"), _item("930000002"), _item("930000001")]),  # duplicate
+        _page([_item("940000001")], count=7),  # count says 7
+        _page([]),
+        _page([_item(str(950000000 + i)) for i in range(6)]),  # clean
+        _page(no_place),
+        # the same control numbers as the clean page: unique per page, not per batch
+        _page([_item(str(950000000 + i)) for i in range(2)]),
+    ]
+
+
+def test_a_batch_gets_for_each_page_what_the_page_gets_alone(strict: DqGate) -> None:
+    payloads = _mixed_pages()
+    pages = [(transform_page(search_items(p)), p) for p in payloads]
+    together = strict.batch(pages)
+    alone = [strict(rows, payload) for rows, payload in pages]
+    assert [o.hold for o in together] == [False, True, True, False, False, False, False]
+    for batch_outcome, single in zip(together, alone, strict=True):
+        assert batch_outcome.results == single.results
+        assert batch_outcome.hold == single.hold
+        assert batch_outcome.failed_expectations == single.failed_expectations
+        assert batch_outcome.rows.jobs == single.rows.jobs
+        assert batch_outcome.rows.quarantine == single.rows.quarantine
+    assert [(q.item_index, q.reason) for q in together[0].rows.quarantine] == [
+        (2, "dq:position_uri_is_http_url")
+    ]
+    assert [(q.item_index, q.reason) for q in together[5].rows.quarantine] == [
+        (0, "dq:has_location")
+    ]
+    count = next(r for r in together[2].results if r["expectation"] == ITEM_COUNT)
+    assert (count["observed_value"], count["expected_value"], count["unexpected_count"]) == (
+        1,
+        7,
+        6,
+    )
+
+
+def test_a_gx_failure_in_a_batch_holds_every_page_of_it(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    gate = DqGate(enforce=True, known_rate_codes=RATE_INTERVAL_CODES)
+    pages = [(transform_page(search_items(p)), p) for p in _mixed_pages()]
+
+    def broken(frames: Any) -> Any:
+        raise RuntimeError("metric planning exploded")
+
+    monkeypatch.setattr(gate.runner, "validate", broken)
+    outcomes = gate.batch(pages)
+    # the empty page needs no GX at all; every other page of the batch is held
+    assert [o.hold for o in outcomes] == [True, True, True, False, True, True, True]
+    assert all(
+        "metric planning exploded" in r.get("error", "")
+        for o in outcomes
+        if o.hold
+        for r in o.results
+    )

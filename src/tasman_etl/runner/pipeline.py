@@ -11,8 +11,8 @@ from __future__ import annotations
 import secrets
 import time
 from collections import Counter, defaultdict
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime
 from typing import Any, Protocol
 
@@ -80,6 +80,10 @@ class PageGate(Protocol):
 
     def __call__(self, rows: PageRows, payload: Mapping[str, Any]) -> GateOutcome:
         """Check `rows` (parsed from `payload`) and decide what loads."""
+        ...
+
+    def batch(self, pages: Sequence[tuple[PageRows, Mapping[str, Any]]]) -> list[GateOutcome]:
+        """Check several pages together; each page's outcome is what it would be alone."""
         ...
 
 
@@ -401,11 +405,13 @@ class PageIngestor:
         *,
         prepared: PreparedPage | None,
         lookup: Callable[[list[str]], Mapping[str, str]],
+        gate: bool = True,
     ) -> Processed:
         """Parse a page and run the gate: everything before the load, thread-safe.
 
         `lookup` returns the stored content hash of control numbers (the database's view);
-        items it reports unchanged skip validation.
+        items it reports unchanged skip validation. With ``gate=False`` the page is only
+        parsed: `gate_batch` checks it later, together with other pages.
         """
         clock = time.perf_counter()
         first = prepared if prepared is not None else PreparedPage.of(items)
@@ -414,11 +420,29 @@ class PageIngestor:
         parse_s = time.perf_counter() - clock
         outcome = None
         dq_s = 0.0
-        if self.gate is not None:
+        if self.gate is not None and gate:
             clock = time.perf_counter()
             outcome = self.gate(rows, payload)
             dq_s = time.perf_counter() - clock
         return Processed(rows, outcome, parse_s, dq_s)
+
+    def gate_batch(self, pages: Sequence[tuple[Processed, Mapping[str, Any]]]) -> list[Processed]:
+        """Run the gate once over parsed pages (``process(gate=False)``); their time is shared.
+
+        Pages already gated, and every page when there is no gate, come back unchanged.
+        """
+        todo = [i for i, (p, _) in enumerate(pages) if p.outcome is None]
+        out = [p for p, _ in pages]
+        if self.gate is None or not todo:
+            return out
+        clock = time.perf_counter()
+        outcomes = self.gate.batch([(pages[i][0].rows, pages[i][1]) for i in todo])
+        seconds = time.perf_counter() - clock
+        log.debug("dq_batch", pages=len(todo), seconds=round(seconds, 3))
+        share = seconds / len(todo)
+        for i, outcome in zip(todo, outcomes, strict=True):
+            out[i] = replace(out[i], outcome=outcome, dq_s=out[i].dq_s + share)
+        return out
 
     def fail_page(
         self,

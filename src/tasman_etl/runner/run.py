@@ -16,7 +16,7 @@ import time
 from collections import deque
 from collections.abc import Callable, Mapping
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime
 from typing import Any
 
@@ -43,6 +43,15 @@ from tasman_etl.transform import search_items
 __all__ = ["RunAborted", "RunLockedError", "RunOptions", "RunResult", "execute_run"]
 
 log = structlog.get_logger(__name__)
+
+# The gate validates ready pages together: Great Expectations costs 0.15-0.25 s a call
+# whatever the row count. Pages wait for a batch at most BATCH_WAIT_S, and a batch holds
+# at most BATCH_MAX_PAGES pages (memory) or about BATCH_JOBS jobs to check.
+BATCH_JOBS = 2_000
+BATCH_MAX_PAGES = 4
+BATCH_WAIT_S = 1.5
+# Threads beyond --concurrency: they parse pages while others wait for the API.
+PARSE_THREADS = 1
 
 
 class RunLockedError(TasmanError):
@@ -89,6 +98,8 @@ class _Fetched:
     processed: Processed | None
     bronze_s: float
     parse_s: float
+    error: str | None = None
+    """Why the page cannot be loaded although it was fetched (the gate broke)."""
 
 
 def _reconnector(conn: psycopg.Connection[Any]) -> Callable[[], psycopg.Connection[Any]]:
@@ -143,6 +154,17 @@ def _plan_records(plan: SearchPlan, max_pages: int | None) -> list[repo.Partitio
     return records
 
 
+def _skeleton(payload: dict[str, Any]) -> dict[str, Any]:
+    """A parsed page reduced to what is still needed after the parse: its counts and
+    each item's `MatchedObjectId` (the gate's page rules and quarantine use them)."""
+    result = dict(payload["SearchResult"])
+    result["SearchResultItems"] = [
+        {"MatchedObjectId": item.get("MatchedObjectId")} if isinstance(item, Mapping) else None
+        for item in search_items(payload)
+    ]
+    return {**payload, "SearchResult": result}
+
+
 def _source(page: Page) -> PageSource:
     return PageSource(
         page=page.page,
@@ -181,6 +203,10 @@ class _Runner:
         self.scope: str | None = None
         self.done_pages = 0
         self.total_pages = 0
+        self.requests = threading.BoundedSemaphore(max(1, opts.concurrency))
+        """At most `concurrency` search requests at a time, whatever the thread count."""
+        self.prefetched: dict[tuple[str, int], Page] = {}
+        """First pages fetched while planning, by (partition, page); `_fetch` takes them."""
 
     # -- helpers -------------------------------------------------------------------------
 
@@ -210,6 +236,10 @@ class _Runner:
         if fetched is not None:
             ingestor.stats.phases["bronze"] += fetched.bronze_s
             ingestor.stats.phases["parse"] += fetched.parse_s
+            if fetched.error is not None:
+                ingestor.fail_page(self._record(ingestor, page.part, page.page), fetched.error)
+                self._tick(page_key(page.page, page.part))
+                return
         try:
             self._with_db(
                 ingestor,
@@ -284,9 +314,10 @@ class _Runner:
             over_cap=[p.key for p in plan.over_cap],
         )
         self.total_pages = sum(r.pages for r in records)
-        empty: dict[str, int] = {}
+        # Planning fetched each partition's first page: `work` loads them with the rest
+        # (so fetching goes on while Great Expectations is still being imported).
         for partition in plan.partitions:
-            self._ingest(ingestor, partition.first_page, empty)
+            self.prefetched[(partition.key or "", 1)] = partition.first_page
         return [
             _Part(p.key, p.query, r.pages) for p, r in zip(plan.partitions, records, strict=True)
         ]
@@ -329,55 +360,118 @@ class _Runner:
     def _fetch_all(
         self, ingestor: PageIngestor, queue: deque[tuple[_Part, int]], empty: dict[str, int]
     ) -> None:
-        limit = max(1, self.opts.concurrency) * 2  # bounded read-ahead keeps memory flat
+        """Fetch and parse on the pool, gate in batches on a gate thread, load here in order.
+
+        Three stages overlap: fetch threads (GET, bronze, parse), one gate thread (Great
+        Expectations over every parsed page that is ready, as one batch) and this thread
+        (the database, one transaction per page). At most `window` pages are held at once.
+        """
+        conc = max(1, self.opts.concurrency)
+        # `conc` requests at a time (the semaphore in `_fetch`); PARSE_THREADS more threads
+        # so pages are parsed while the next ones download.
+        workers = conc + PARSE_THREADS
+        window = BATCH_MAX_PAGES + 2 * workers  # pages in memory: fetching, pending, gating
         in_flight: dict[Future[_Fetched], tuple[_Part, int]] = {}
-        with ThreadPoolExecutor(
-            max_workers=max(1, self.opts.concurrency), thread_name_prefix="fetch"
-        ) as pool:
-            try:
-                while queue or in_flight:
-                    while queue and len(in_flight) < limit and not self.stop.is_set():
-                        part, number = queue.popleft()
-                        stop_at = empty.get(part.key or "")
-                        if stop_at is not None and number > stop_at:
-                            repo.record_page(
-                                self.conn,
-                                self._record(ingestor, part.key, number),
-                                status="skipped",
-                                attempts=0,
-                                error=f"page {stop_at} was empty",
-                            )
-                            self._tick(page_key(number, part.key))
-                            continue
-                        future = pool.submit(self._fetch, ingestor, part, number)
-                        in_flight[future] = (part, number)
-                    if self.stop.is_set() or not in_flight:
-                        if self.stop.is_set():
-                            break
+        pending: list[_Fetched] = []  # parsed, waiting to be gated
+        gating: deque[tuple[Future[list[_Fetched]], int]] = deque()  # FIFO batches, sizes
+        oldest = 0.0  # when the oldest pending page became ready
+        with (
+            ThreadPoolExecutor(max_workers=workers, thread_name_prefix="fetch") as pool,
+            ThreadPoolExecutor(max_workers=1, thread_name_prefix="gate") as gate_pool,
+        ):
+
+            def held() -> int:
+                return len(in_flight) + len(pending) + sum(n for _, n in gating)
+
+            def top_up() -> None:
+                while (
+                    queue
+                    and len(in_flight) < 2 * workers
+                    and held() < window
+                    and not self.stop.is_set()
+                ):
+                    part, number = queue.popleft()
+                    stop_at = empty.get(part.key or "")
+                    if stop_at is not None and number > stop_at:
+                        repo.record_page(
+                            self.conn,
+                            self._record(ingestor, part.key, number),
+                            status="skipped",
+                            attempts=0,
+                            error=f"page {stop_at} was empty",
+                        )
+                        self._tick(page_key(number, part.key))
                         continue
+                    future = pool.submit(self._fetch, ingestor, part, number)
+                    in_flight[future] = (part, number)
+
+            try:
+                while queue or in_flight or pending or gating:
+                    top_up()
+                    if self.stop.is_set():
+                        break
+                    drained = not in_flight and not queue
+                    if pending and self._batch_due(pending, oldest, drained=drained):
+                        batch, pending = pending, []
+                        batch.sort(key=lambda f: (f.page.part or "", f.page.page))
+                        gating.append((gate_pool.submit(self._gate, ingestor, batch), len(batch)))
+                    if gating and gating[0][0].done():
+                        for fetched in gating.popleft()[0].result():
+                            if self.stop.is_set():
+                                break
+                            self._ingest(ingestor, fetched.page, empty, fetched)
+                            top_up()
+                        continue
+                    waiting: set[Future[Any]] = set(in_flight)
+                    if gating:
+                        waiting.add(gating[0][0])
+                    if not waiting:
+                        continue
+                    timeout = 0.5 if not pending else oldest + BATCH_WAIT_S - time.monotonic()
                     clock = time.perf_counter()
-                    done, _ = wait(in_flight, timeout=0.5, return_when=FIRST_COMPLETED)
+                    done, _ = wait(waiting, timeout=max(0.0, timeout), return_when=FIRST_COMPLETED)
                     ingestor.stats.phases["fetch"] += time.perf_counter() - clock
-                    for future in sorted(
-                        done, key=lambda f: (in_flight[f][0].key or "", in_flight[f][1])
-                    ):
-                        part, number = in_flight.pop(future)
-                        if self.stop.is_set():
+                    for future in done:
+                        if future not in in_flight:
                             continue
-                        self._collect(ingestor, future, part, number, empty)
+                        part, number = in_flight.pop(future)
+                        got = self._collect(ingestor, future, part, number)
+                        if got is not None:
+                            if not pending:
+                                oldest = time.monotonic()
+                            pending.append(got)
             finally:
                 for future in in_flight:
                     future.cancel()
+                for batch_future, _ in gating:
+                    batch_future.cancel()
+
+    @staticmethod
+    def _batch_due(pending: list[_Fetched], oldest: float, *, drained: bool) -> bool:
+        """Gate the pending pages now? (Larger batches cost less GX time per page.)"""
+        if drained or len(pending) >= BATCH_MAX_PAGES:
+            return True
+        if time.monotonic() - oldest >= BATCH_WAIT_S:
+            return True
+        jobs = 0
+        for fetched in pending:
+            if fetched.processed is None:  # not parsed: the loading thread does it all
+                return True
+            jobs += len(fetched.processed.rows.jobs)
+        return jobs >= BATCH_JOBS
 
     def _fetch(self, ingestor: PageIngestor, part: _Part, number: int) -> _Fetched:
-        """On a fetch thread: GET the page, write it to bronze, run the parse's first pass.
+        """On a fetch thread: GET the page (unless planning did), write it to bronze, parse it.
 
         Bronze and the first pass overlap with the loading thread's database work
         (gzip and socket I/O release the GIL).
         """
-        page = self.client.fetch_page(
-            part.query, number, part=part.key, results_per_page=self.opts.results_per_page
-        )
+        page = self.prefetched.pop((part.key or "", number), None)
+        if page is None:
+            with self.requests:
+                page = self.client.fetch_page(
+                    part.query, number, part=part.key, results_per_page=self.opts.results_per_page
+                )
         clock = time.perf_counter()
         captured = ingestor.capture(_source(page))
         bronze_s = time.perf_counter() - clock
@@ -386,40 +480,56 @@ class _Runner:
             items = search_items(page.payload)
         except ValueError:  # the loading thread records why
             return _Fetched(page, captured, None, None, bronze_s, 0.0)
-        prepared = PreparedPage.of(items)
+        prepared: PreparedPage | None = PreparedPage.of(items)
         prepare_s = time.perf_counter() - clock
         processed = None
         if self.lookup is not None:
-            processed = ingestor.process(items, page.payload, prepared=prepared, lookup=self.lookup)
+            processed = ingestor.process(
+                items, page.payload, prepared=prepared, lookup=self.lookup, gate=False
+            )
+            # Parsed: keep the rows, drop the parsed JSON (bronze has the page).
+            page, prepared = replace(page, body=b"", payload=_skeleton(page.payload)), None
         return _Fetched(page, captured, prepared, processed, bronze_s, prepare_s)
 
-    def _collect(
-        self,
-        ingestor: PageIngestor,
-        future: Future[_Fetched],
-        part: _Part,
-        number: int,
-        empty: dict[str, int],
-    ) -> None:
+    def _gate(self, ingestor: PageIngestor, ready: list[_Fetched]) -> list[_Fetched]:
+        """On the gate thread: gate every parsed page of a batch in one call.
+
+        Should the gate itself break, each page carries the error and fails alone.
+        """
+        parsed = [(i, f.processed, f.page.payload) for i, f in enumerate(ready) if f.processed]
+        if not parsed:
+            return ready
         try:
-            fetched = future.result()
+            gated = ingestor.gate_batch([(processed, payload) for _, processed, payload in parsed])
+        except Exception as exc:
+            log.exception("dq_batch_failed", pages=len(parsed))
+            error = f"data-quality gate failed: {type(exc).__name__}: {exc}"[:500]
+            return [replace(f, error=error) for f in ready]
+        out = list(ready)
+        for (i, _, _), processed in zip(parsed, gated, strict=True):
+            out[i] = replace(ready[i], processed=processed)
+        return out
+
+    def _collect(
+        self, ingestor: PageIngestor, future: Future[_Fetched], part: _Part, number: int
+    ) -> _Fetched | None:
+        """A fetched page, or None when its fetch failed (recorded as a failed page)."""
+        try:
+            return future.result()
         except RunAborted:
-            return
+            return None
         except AuthError:
             raise
         except TasmanError as exc:  # fetch gave up, or bronze could not be written
             ingestor.fail_page(self._record(ingestor, part.key, number), str(exc))
-            self._tick(page_key(number, part.key))
-            return
         except Exception as exc:  # never let one page's surprise end the run
             log.exception("page_unexpected_error", part=part.key, page=number)
             ingestor.fail_page(
                 self._record(ingestor, part.key, number),
                 f"unexpected {type(exc).__name__}: {exc}"[:500],
             )
-            self._tick(page_key(number, part.key))
-            return
-        self._ingest(ingestor, fetched.page, empty, fetched)
+        self._tick(page_key(number, part.key))
+        return None
 
 
 def execute_run(

@@ -1,9 +1,10 @@
-"""Great Expectations plumbing: one ephemeral context, two suites, many validations.
+"""Great Expectations plumbing: one ephemeral context, a suite per table, many validations.
 
 Great Expectations (and pandas) are imported only when a `GxSuiteRunner` is built: the
 import takes seconds, and commands that never gate a page should not pay for it. The
-context, data sources and suites are built once per runner; each page then costs one
-validation per suite (``Batch.validate``, which keeps nothing in memory between pages).
+context, data sources and suites are built once per runner; each batch of pages then
+costs one validation per suite (``Batch.validate``, which keeps nothing in memory between
+batches).
 
 With ``docs_dir`` the runner also keeps every validation result (``ValidationDefinition
 .run`` stores them in the context) so `build_docs` can render a Data Docs site there.
@@ -18,15 +19,15 @@ from typing import Any
 
 import structlog
 
-from tasman_etl.dq.gx.suite import JOBS_SUITE, PAGE_SUITE, ExpectationSpec
+from tasman_etl.dq.gx.suite import SUITES, ExpectationSpec
 
-__all__ = ["ExpectationOutcome", "Frame", "GxSuiteRunner", "import_seconds"]
+__all__ = ["ExpectationOutcome", "Frame", "GxSuiteRunner", "gx_import", "import_seconds"]
 
 log = structlog.get_logger(__name__)
 
 _SITE = "tasman_local"
-_ROW_RESULT_FORMAT = {"result_format": "COMPLETE", "partial_unexpected_count": 0}
-_PAGE_RESULT_FORMAT = {"result_format": "SUMMARY", "partial_unexpected_count": 0}
+# COMPLETE: the unexpected row positions tell which job, item or page failed.
+_RESULT_FORMAT = {"result_format": "COMPLETE", "partial_unexpected_count": 0}
 _import_seconds: float | None = None
 
 
@@ -52,15 +53,21 @@ class Frame:
 
 @dataclass(frozen=True)
 class ExpectationOutcome:
-    """What one expectation found on one page."""
+    """What one expectation found on one page (or, from `GxSuiteRunner`, on one batch)."""
 
     spec: ExpectationSpec
     success: bool
     unexpected_count: int
     unexpected_rows: tuple[int, ...] = ()
-    """Row positions in the validated frame (row-level expectations only)."""
+    """Row positions in the validated frame: the batch's table from `GxSuiteRunner`, the
+    page's jobs in a `PageCheck` (row-level expectations only there)."""
     observed_value: Any = None
     error: str | None = None
+
+
+def gx_import() -> None:
+    """Import Great Expectations and pandas now (the seconds-long part of a runner)."""
+    _gx_modules()
 
 
 def _gx_modules() -> tuple[Any, Any, Any, Any]:
@@ -106,8 +113,7 @@ class GxSuiteRunner:
 
     def __init__(
         self,
-        row_specs: Sequence[ExpectationSpec],
-        page_specs: Sequence[ExpectationSpec],
+        specs: Sequence[ExpectationSpec],
         *,
         docs_dir: Path | None = None,
     ) -> None:
@@ -132,8 +138,17 @@ class GxSuiteRunner:
         source = ctx.data_sources.add_pandas(name="usajobs_page")
         self._ctx = ctx
         self._specs: dict[str, ExpectationSpec] = {}
-        self._jobs = self._suite(gx, gxe, source, JOBS_SUITE, "jobs", row_specs)
-        self._page = self._suite(gx, gxe, source, PAGE_SUITE, "items", page_specs)
+        for spec in specs:
+            if spec.name in self._specs:
+                raise ValueError(f"duplicate expectation name {spec.name!r}")
+            self._specs[spec.name] = spec
+        self._suites = {
+            table: self._suite(
+                gx, gxe, source, suite_name, table, [s for s in specs if s.table == table]
+            )
+            for table, suite_name in SUITES.items()
+            if any(s.table == table for s in specs)
+        }
 
     def _suite(
         self,
@@ -149,9 +164,6 @@ class GxSuiteRunner:
         ).add_batch_definition_whole_dataframe("whole_page")
         suite = self._ctx.suites.add(gx.ExpectationSuite(name=suite_name))
         for spec in specs:
-            if spec.name in self._specs:
-                raise ValueError(f"duplicate expectation name {spec.name!r}")
-            self._specs[spec.name] = spec
             expectation_class = getattr(gxe, spec.gx_class)
             suite.add_expectation(expectation_class(**spec.kwargs, meta={"name": spec.name}))
         definition = self._ctx.validation_definitions.add(
@@ -180,32 +192,25 @@ class GxSuiteRunner:
         self,
         which: tuple[Any, Any, Any],
         frame: Frame,
-        parameters: Mapping[str, Any],
-        result_format: Mapping[str, Any],
     ) -> Any:
         batch_definition, suite, definition = which
         batch_parameters = {"dataframe": self._dataframe(frame)}
         if self.docs_dir is not None:
             return definition.run(
-                batch_parameters=batch_parameters,
-                expectation_parameters=dict(parameters),
-                result_format=dict(result_format),
+                batch_parameters=batch_parameters, result_format=dict(_RESULT_FORMAT)
             )
         batch = batch_definition.get_batch(batch_parameters=batch_parameters)
-        return batch.validate(
-            suite, result_format=dict(result_format), expectation_parameters=dict(parameters)
-        )
+        return batch.validate(suite, result_format=dict(_RESULT_FORMAT))
 
-    def validate(
-        self, jobs: Frame, items: Frame, *, parameters: Mapping[str, Any]
-    ) -> list[ExpectationOutcome]:
-        """Validate one page's job frame and item frame; outcomes in spec order."""
+    def validate(self, frames: Mapping[str, Frame]) -> list[ExpectationOutcome]:
+        """Validate each table's frame with its suite; outcomes in spec order.
+
+        ``frames`` maps ``jobs``, ``items`` and ``pages`` to their frames (every table
+        that has expectations). Unexpected rows are positions in that table's frame.
+        """
         found: dict[str, ExpectationOutcome] = {}
-        for which, frame, result_format in (
-            (self._jobs, jobs, _ROW_RESULT_FORMAT),
-            (self._page, items, _PAGE_RESULT_FORMAT),
-        ):
-            suite_result = self._run(which, frame, parameters, result_format)
+        for table, which in self._suites.items():
+            suite_result = self._run(which, frames[table])
             for result in suite_result.results:
                 name = (result.expectation_config.meta or {}).get("name")
                 spec = self._specs.get(str(name))
@@ -225,7 +230,7 @@ class GxSuiteRunner:
             spec=spec,
             success=bool(result.success) and error is None,
             unexpected_count=int(count or 0),
-            unexpected_rows=rows if spec.level == "row" else (),
+            unexpected_rows=rows,
             observed_value=observed if spec.level == "page" else None,
             error=error,
         )

@@ -225,6 +225,18 @@ def test_change_rewrites_children_and_versions_once(
         "FROM job_version GROUP BY 1 ORDER BY 1"
     ).fetchall()
     assert versions == [("200000001", 2, 1), ("200000002", 1, 1)]
+    # the closed version keeps the item it had; the current one is job.raw_json (NULL here)
+    history = db_conn.execute(
+        "SELECT v.snapshot, v.valid_to IS NULL, j.raw_json FROM job_version v "
+        "JOIN job j USING (job_id) WHERE v.control_number = '200000001' ORDER BY v.version_id"
+    ).fetchall()
+    assert [(snap is None, current) for snap, current, _ in history] == [
+        (False, False),
+        (True, True),
+    ]
+    old_item, new_item = history[0][0], history[1][2]
+    assert old_item == json.loads(json.dumps(_item("200000001")))
+    assert new_item == json.loads(json.dumps(changed))
     locs = db_conn.execute(
         "SELECT l.location_name FROM job_location l JOIN job j USING (job_id) "
         "WHERE j.control_number = '200000001' ORDER BY loc_idx"

@@ -144,14 +144,25 @@ _TOUCH_UNCHANGED = """
      WHERE control_number = ANY(%(cns)s)
 """
 
+# Before changed jobs are overwritten: lock them, then close their current versions with
+# the content being replaced (a current version's snapshot is NULL: it is job.raw_json).
+_LOCK_CHANGED = """
+    SELECT j.job_id FROM job j JOIN stg_job s USING (control_number)
+     WHERE j.content_hash IS DISTINCT FROM s.content_hash
+       FOR UPDATE OF j
+"""
+
 _CLOSE_VERSIONS = """
-    UPDATE job_version SET valid_to = GREATEST(valid_from, %(seen)s)
-     WHERE job_id = ANY(%(ids)s) AND valid_to IS NULL
+    UPDATE job_version v
+       SET valid_to = GREATEST(v.valid_from, %(seen)s),
+           snapshot = COALESCE(v.snapshot, j.raw_json)
+      FROM job j
+     WHERE v.job_id = j.job_id AND v.valid_to IS NULL AND j.job_id = ANY(%(ids)s)
 """
 
 _OPEN_VERSIONS = """
-    INSERT INTO job_version (job_id, control_number, content_hash, run_id, valid_from, snapshot)
-    SELECT job_id, control_number, content_hash, %(run)s, %(seen)s, raw_json
+    INSERT INTO job_version (job_id, control_number, content_hash, run_id, valid_from)
+    SELECT job_id, control_number, content_hash, %(run)s, %(seen)s
       FROM job WHERE job_id = ANY(%(ids)s)
 """
 
@@ -232,7 +243,6 @@ def load_page_rows(
                             ),
                             (updated_ids,),
                         )
-                    cur.execute(_CLOSE_VERSIONS, {**params, "ids": updated_ids})
                 for table, attr, columns in _CHILD_TABLES:
                     _copy(
                         cur,
@@ -284,6 +294,10 @@ def _write_jobs(
     if others:
         _create_staging(cur, "stg_job", "job", JOB_COLUMNS)
         _copy(cur, "stg_job", JOB_COLUMNS, others)
+        cur.execute(_LOCK_CHANGED)
+        changing = [r[0] for r in cur.fetchall()]
+        if changing:
+            cur.execute(_CLOSE_VERSIONS, {**params, "ids": changing})
         cur.execute(_UPSERT_JOB, params)
         for job_id, cn, was_inserted in cur.fetchall():
             ids[cn] = job_id

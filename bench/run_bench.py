@@ -83,7 +83,8 @@ class Run:
     system: str
     concurrency: int
     wall_s: float
-    rss_mb: float
+    rss: tuple[float, float]
+    """Peak RSS in MB: the process and its children together, and the process alone."""
     exit_code: int
     rows: int = 0
     distinct: int = 0
@@ -129,6 +130,7 @@ class Stat:
     wall_min: float
     wall_max: float
     rss_mb: float
+    rss_main_mb: float
     items_per_s: float
     valid: bool
     runs: int
@@ -152,7 +154,8 @@ def stat(runs: Sequence[Run], jobs: int) -> Stat:
         wall_s=wall,
         wall_min=min(walls),
         wall_max=max(walls),
-        rss_mb=statistics.median([r.rss_mb for r in runs]),
+        rss_mb=statistics.median([r.rss[0] for r in runs]),
+        rss_main_mb=statistics.median([r.rss[1] for r in runs]),
         items_per_s=jobs / wall if wall > 0 else 0.0,
         valid=all(r.valid for r in runs),
         runs=len(runs),
@@ -208,12 +211,12 @@ def fresh_database(home: Path, *, migrate: bool) -> Iterator[str]:
         yield db.conninfo
 
 
-def _hwm_kb(pid: int) -> int | None:
-    """Peak resident set (VmHWM, kB) of ``pid``'s current program, or None if unavailable."""
+def _status_kb(pid: int, field: bytes = b"VmHWM:") -> int | None:
+    """A kB field of /proc/PID/status (VmHWM: peak resident set; VmRSS: now), or None."""
     try:
         with open(f"/proc/{pid}/status", "rb") as f:
             for line in f:
-                if line.startswith(b"VmHWM:"):
+                if line.startswith(field):
                     return int(line.split()[1])
     except (OSError, ValueError, IndexError):
         return None
@@ -221,18 +224,22 @@ def _hwm_kb(pid: int) -> int | None:
 
 
 class PeakRss:
-    """Follows a child's peak RSS while it runs (a background thread).
+    """Follows the peak RSS of a child and of every process it starts (a background thread).
 
     ``ru_maxrss`` from wait4 cannot be used: Linux carries the parent's high-water mark
     into the child through fork/exec, and this process holds the whole simulated API.
-    VmHWM belongs to the child's own program image; it is read every ``interval`` s until
-    the child exits (growth in the last interval is missed). Without /proc, RSS is polled.
+    VmHWM belongs to a process's own program image. Every ``interval`` s this reads the
+    child's VmHWM and the VmRSS of the child and all its descendants (tasman's Great
+    Expectations worker, for one): ``peak_kb`` is the highest of their sum (or of the
+    child's own VmHWM), ``main_kb`` the child's own peak. Growth in the last interval
+    is missed. Without /proc, RSS is polled through psutil.
     """
 
     def __init__(self, pid: int, interval: float = 0.02) -> None:
         self.pid = pid
         self.interval = interval
         self.peak_kb = 0
+        self.main_kb = 0
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._loop, name="peak-rss", daemon=True)
         self._thread.start()
@@ -240,26 +247,34 @@ class PeakRss:
     def _loop(self) -> None:
         proc: psutil.Process | None = None
         while not self._stop.is_set():
-            kb = _hwm_kb(self.pid)
-            if kb is None:
+            with contextlib.suppress(psutil.Error):
+                proc = proc or psutil.Process(self.pid)
+            main = _status_kb(self.pid)
+            if main is None and proc is not None:
                 with contextlib.suppress(psutil.Error):
-                    proc = proc or psutil.Process(self.pid)
-                    kb = proc.memory_info().rss // 1024
-            if kb is not None:
-                self.peak_kb = max(self.peak_kb, kb)
+                    main = proc.memory_info().rss // 1024
+            total = _status_kb(self.pid, b"VmRSS:") or main or 0
+            if proc is not None:
+                with contextlib.suppress(psutil.Error):
+                    for child in proc.children(recursive=True):
+                        total += _status_kb(child.pid, b"VmRSS:") or 0
+            if main is not None:
+                self.main_kb = max(self.main_kb, main)
+            self.peak_kb = max(self.peak_kb, total, self.main_kb)
             self._stop.wait(self.interval)
 
-    def stop(self) -> float:
-        """Stop following; the peak in MB."""
+    def stop(self) -> tuple[float, float]:
+        """Stop following; (peak of all the processes together, peak of the child) in MB."""
         self._stop.set()
         self._thread.join()
-        return self.peak_kb / 1024.0
+        return self.peak_kb / 1024.0, self.main_kb / 1024.0
 
 
 def measure(
     cmd: Sequence[str], env: dict[str, str], cwd: Path, logs: Path, name: str
-) -> tuple[float, int, float]:
-    """Run ``cmd``; return (wall seconds incl. start-up, exit code, peak RSS in MB).
+) -> tuple[float, int, tuple[float, float]]:
+    """Run ``cmd``; return (wall seconds incl. start-up, exit code, peak RSS in MB: all
+    processes together, and the main one).
 
     stdout/stderr go to ``logs/name.out`` / ``.err``; see `PeakRss` for the RSS.
     """
@@ -434,7 +449,8 @@ class Bench:
             phases = " phases " + " ".join(f"{k[:-2]}={v:.2f}" for k, v in run.phases.items())
         _log(
             f"  [{sc.label} r{rep}] {key:<12} {run.wall_s:7.2f} s {rate:7.0f} items/s "
-            f"{run.rss_mb:6.0f} MB  rows {run.distinct}/{sc.jobs} {status}{phases}"
+            f"{run.rss[0]:6.0f} MB (main {run.rss[1]:.0f})  "
+            f"rows {run.distinct}/{sc.jobs} {status}{phases}"
         )
 
     def _system(
@@ -625,7 +641,8 @@ def scenario_table(outcome: Outcome) -> list[str]:
         f"(min-max in brackets); load average {outcome.load_before:.1f} -> "
         f"{outcome.load_after:.1f}; scenario took {outcome.seconds / 60:.1f} min.",
         "",
-        "| system | items/s | wall time s | peak RSS MB | time vs floor | requests | rows |",
+        "| system | items/s | wall time s | peak RSS MB (main process) | time vs floor "
+        "| requests | rows |",
         "|---|---:|---:|---:|---:|---:|---|",
     ]
     for key, st in stats.items():
@@ -637,7 +654,8 @@ def scenario_table(outcome: Outcome) -> list[str]:
         )
         lines.append(
             f"| {key} | {st.items_per_s:,.0f} | {_fmt_s(st.wall_s)} "
-            f"({_fmt_s(st.wall_min)}-{_fmt_s(st.wall_max)}) | {st.rss_mb:.0f} | {ratio} "
+            f"({_fmt_s(st.wall_min)}-{_fmt_s(st.wall_max)}) | {st.rss_mb:.0f} "
+            f"({st.rss_main_mb:.0f}) | {ratio} "
             f"| {st.requests} | {rows} |"
         )
     phase_rows = [(k, st) for k, st in stats.items() if k.startswith(("tasman", "rerun"))]

@@ -71,8 +71,15 @@ def handle_errors(func: Callable[P, R]) -> Callable[P, R]:
             raise _fail(str(exc), 1) from None
         except KeyboardInterrupt:
             raise _fail("interrupted", 130) from None
+        finally:
+            while _cleanups:
+                _cleanups.pop()()
 
     return wrapper
+
+
+_cleanups: list[Callable[[], None]] = []
+"""Run when the command ends, however it ends (see `handle_errors`)."""
 
 
 def _settings(**overrides: Any) -> Settings:
@@ -148,10 +155,15 @@ def _gate(settings: Settings, conn: Any, *, item_count: str) -> Iterator[Any]:
 
 
 def _start_gx_worker(settings: Settings) -> None:
-    """Start the Great Expectations worker process and its import, before anything else."""
-    from tasman_etl.dq.gx.process import prestart
+    """Start the Great Expectations worker process and its import, before anything else.
+
+    If the command ends before its gate adopts the worker, the worker is stopped at once
+    (the interpreter would otherwise wait seconds for the import to finish).
+    """
+    from tasman_etl.dq.gx.process import discard_prestarted, prestart
 
     prestart(log_level=settings.log_level, log_format=settings.log_format)
+    _cleanups.append(discard_prestarted)
 
 
 def _json_default(value: Any) -> Any:

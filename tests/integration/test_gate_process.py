@@ -9,12 +9,13 @@ import os
 import signal
 import time
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
 
 from tasman_etl.dq import DqGate
-from tasman_etl.dq.gx.process import ProcessSuiteRunner
+from tasman_etl.dq.gx.process import ProcessSuiteRunner, discard_prestarted, prestart
 from tasman_etl.models import RATE_INTERVAL_CODES
 from tasman_etl.transform import search_items, transform_page
 
@@ -126,3 +127,39 @@ def test_the_worker_exits_when_its_parent_is_killed(tmp_path: Any) -> None:
         parent.kill()
         parent.wait()
     assert _wait_gone(worker, seconds=10)
+
+
+def _spawned_children() -> set[int]:
+    """This process's children started by multiprocessing's spawn (GX workers)."""
+    found = set()
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            ppid = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+            cmdline = (entry / "cmdline").read_bytes()
+        except (OSError, ValueError, IndexError):
+            continue
+        if ppid == os.getpid() and b"multiprocessing.spawn" in cmdline:
+            found.add(int(entry.name))
+    return found
+
+
+def test_a_prestarted_worker_nobody_adopts_is_stopped_at_once() -> None:
+    # A command that fails before its gate exists must not wait for the GX import.
+    before = _spawned_children()
+    prestart()
+    deadline = time.monotonic() + 30
+    while not (_spawned_children() - before):
+        assert time.monotonic() < deadline, "the worker never started"
+        time.sleep(0.02)
+    worker = next(iter(_spawned_children() - before))
+    discard_prestarted()  # returns once the worker is gone, import finished or not
+    assert not _alive(worker) or _zombie(worker)
+
+
+def _zombie(pid: int) -> bool:
+    try:
+        return (Path("/proc") / str(pid) / "stat").read_text().rsplit(")", 1)[1].split()[0] == "Z"
+    except OSError:
+        return True

@@ -15,6 +15,7 @@ it was validating fails (the gate holds those pages) and the next batch starts a
 
 from __future__ import annotations
 
+import contextlib
 import multiprocessing
 import os
 import signal
@@ -38,7 +39,7 @@ from tasman_etl.dq.gx.runner import (
 )
 from tasman_etl.dq.gx.suite import ExpectationSpec
 
-__all__ = ["GateWorkerError", "ProcessSuiteRunner", "prestart"]
+__all__ = ["GateWorkerError", "ProcessSuiteRunner", "discard_prestarted", "prestart"]
 
 log = structlog.get_logger(__name__)
 
@@ -99,7 +100,7 @@ def prestart(*, log_level: str = "INFO", log_format: str = "json") -> None:
     """Start a worker and its GX import now; the next `ProcessSuiteRunner` adopts it.
 
     Commands call this first thing, before they connect anywhere, so the import overlaps
-    with start-up. A worker nobody adopts ends with the process.
+    with start-up; they call `discard_prestarted` when they end.
     """
     global _prestarted
     with _prestart_lock:
@@ -113,6 +114,30 @@ def _adopt_prestarted() -> ProcessPoolExecutor | None:
     with _prestart_lock:
         pool, _prestarted = _prestarted, None
     return pool
+
+
+def discard_prestarted() -> None:
+    """Stop a worker `prestart` started that no runner adopted (a command that failed early).
+
+    Without this the interpreter would wait for its GX import (seconds) before exiting.
+    """
+    pool = _adopt_prestarted()
+    if pool is not None:
+        _stop(pool)
+
+
+def _stop(pool: ProcessPoolExecutor) -> None:
+    """Stop a pool now: its worker holds no state worth waiting for (an import in progress)."""
+    # The executor has no public way to stop a running task; its processes are kept here
+    # (and forgotten by shutdown, so take them first).
+    processes = list((getattr(pool, "_processes", None) or {}).values())
+    for process in processes:
+        with contextlib.suppress(Exception):
+            process.kill()
+            process.join(timeout=5)
+    # The executor sees its worker gone, closes its queues (their semaphores are released)
+    # and its manager thread ends: this returns at once.
+    pool.shutdown(wait=True, cancel_futures=True)
 
 
 def _worker_ready(specs: Sequence[ExpectationSpec]) -> tuple[int, float | None]:
@@ -184,7 +209,7 @@ class ProcessSuiteRunner:
         pool.shutdown(wait=False, cancel_futures=True)
 
     def close(self) -> None:
-        """Stop the worker (waits for a validation in progress)."""
+        """Stop the worker (waits for a validation or an import in progress)."""
         with self._lock:
             pool, self._pool = self._pool, None
         if pool is not None:

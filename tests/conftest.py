@@ -44,6 +44,8 @@ import pytest
 if TYPE_CHECKING:
     import psycopg
 
+    from tasman_etl.storage.bronze import LocalBronzeStore
+
 DB_FIXTURES = frozenset({"pg_server_url", "db_url", "migrated_db_url", "db_conn"})
 _PURE_DIRS = tuple(Path(__file__).resolve().parent / d for d in ("unit", "infra"))
 _EMBEDDED_PREFIX = "tasman-test-pg-"
@@ -219,3 +221,20 @@ def db_conn(migrated_db_url: str) -> Iterator[psycopg.Connection]:
         yield conn
     finally:
         conn.close()
+
+
+@pytest.fixture
+def conn(migrated_db_url: str) -> Iterator[psycopg.Connection]:
+    """An autocommit connection (as the CLI uses) on a fresh migrated database."""
+    import psycopg
+
+    with psycopg.connect(migrated_db_url, autocommit=True) as c:
+        yield c
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> LocalBronzeStore:
+    """A local bronze store in tmp_path, under the default prefix."""
+    from tasman_etl.storage.bronze import LocalBronzeStore
+
+    return LocalBronzeStore(tmp_path / "bronze", "bronze/usajobs")

@@ -30,10 +30,11 @@ import psycopg
 import pytest
 from pydantic import SecretStr
 
+from sleeps import Sleeps
 from tasman_etl.http.usajobs import ClientConfig, SearchQuery, UsajobsClient
 from tasman_etl.runner.run import RunOptions, RunResult, execute_run
 from tasman_etl.simulator import SimulatorServer
-from tasman_etl.storage.bronze import BronzeStore, LocalBronzeStore
+from tasman_etl.storage.bronze import BronzeStore
 
 KEY = "fault-key-6e1f0a9b7c"
 NATIONWIDE = SearchQuery()
@@ -50,29 +51,6 @@ seaweedfs_server = _s3.seaweedfs_server
 moto_server = _s3.moto_server
 s3_server = _s3.s3_server
 bucket = _s3.bucket
-
-
-@pytest.fixture
-def conn(migrated_db_url: str) -> Iterator[psycopg.Connection[Any]]:
-    """Autocommit connection (as the CLI uses) on a fresh migrated database."""
-    with psycopg.connect(migrated_db_url, autocommit=True) as c:
-        yield c
-
-
-@pytest.fixture
-def store(tmp_path: Path) -> LocalBronzeStore:
-    """A local bronze store in tmp_path."""
-    return LocalBronzeStore(tmp_path / "bronze", "bronze/usajobs")
-
-
-class Sleeps:
-    """An injected sleep: records every wait, never waits."""
-
-    def __init__(self) -> None:
-        self.calls: list[float] = []
-
-    def __call__(self, seconds: float) -> None:
-        self.calls.append(seconds)
 
 
 @dataclass

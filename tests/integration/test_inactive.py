@@ -7,7 +7,6 @@ INACTIVE_AFTER_RUNS complete runs; incomplete runs never mark and never count.
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -149,12 +148,6 @@ def test_after_runs_must_be_positive(ledger: Ledger) -> None:
 
 KEY = "sim-key-inactive"
 QUERY = SearchQuery()  # every job the simulator has
-
-
-@pytest.fixture
-def conn(migrated_db_url: str) -> Iterator[psycopg.Connection[Any]]:
-    with psycopg.connect(migrated_db_url, autocommit=True) as c:
-        yield c
 
 
 def _run(

@@ -4,13 +4,11 @@ from __future__ import annotations
 
 import gzip
 import json
-from collections.abc import Iterator
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 import psycopg
-import pytest
 
 from tasman_etl.runner.load import load_paths
 from tasman_etl.storage.bronze import LocalBronzeStore, read_envelope
@@ -39,23 +37,9 @@ def _counts(conn: psycopg.Connection[Any]) -> dict[str, int]:
     return out
 
 
-@pytest.fixture
-def db_conn(migrated_db_url: str) -> Iterator[psycopg.Connection[Any]]:
-    """An autocommit connection, as the CLI uses: each page is its own transaction."""
-    with psycopg.connect(migrated_db_url, autocommit=True) as conn:
-        yield conn
-
-
-@pytest.fixture
-def store(tmp_path: Path) -> LocalBronzeStore:
-    return LocalBronzeStore(tmp_path / "bronze", "bronze/usajobs")
-
-
 @requires_fixtures
-def test_load_real_fixtures_twice(
-    db_conn: psycopg.Connection[Any], store: LocalBronzeStore
-) -> None:
-    first = load_paths(db_conn, store, [FIXTURES])
+def test_load_real_fixtures_twice(conn: psycopg.Connection[Any], store: LocalBronzeStore) -> None:
+    first = load_paths(conn, store, [FIXTURES])
     s = first.summary
     assert not first.failed, s
     assert s["inserted"] == 794
@@ -63,7 +47,7 @@ def test_load_real_fixtures_twice(
     # the .envelope.json.gz repeats the 25 items of the 2025 page
     assert s["duplicates"] == 25
     assert s["codelist_values"] > 4000
-    counts = _counts(db_conn)
+    counts = _counts(conn)
     assert counts["job"] == 794
     expected_locations = sum(
         len(i["MatchedObjectDescriptor"]["PositionLocation"]) for _, _, i in fixture_items()
@@ -73,20 +57,20 @@ def test_load_real_fixtures_twice(
     assert counts["job_version"] == 794
     assert counts["quarantine"] == 0
 
-    second = load_paths(db_conn, store, [FIXTURES])
+    second = load_paths(conn, store, [FIXTURES])
     assert second.summary["inserted"] == 0
     assert second.summary["updated"] == 0
     assert second.summary["unchanged"] == 794 + 25
-    assert _counts(db_conn) == counts  # not one row more anywhere
+    assert _counts(conn) == counts  # not one row more anywhere
 
 
 @requires_fixtures
 def test_raw_json_hourly_pay_and_dates_are_exact(
-    db_conn: psycopg.Connection[Any], store: LocalBronzeStore
+    conn: psycopg.Connection[Any], store: LocalBronzeStore
 ) -> None:
-    load_paths(db_conn, store, SEARCH_FILES)
+    load_paths(conn, store, SEARCH_FILES)
     items = {i["MatchedObjectId"]: i for _, _, i in fixture_items()}
-    with db_conn.cursor() as cur:
+    with conn.cursor() as cur:
         # every raw_json equals its source item (jsonb equality), checked in the database
         cur.execute("CREATE TEMP TABLE src (cn text, item jsonb)")
         with cur.copy("COPY src (cn, item) FROM STDIN") as cp:
@@ -168,7 +152,7 @@ def _page(items: list[Any]) -> dict[str, Any]:
 
 
 def test_mixed_page_loads_valid_and_quarantines_invalid(
-    db_conn: psycopg.Connection[Any], store: LocalBronzeStore, tmp_path: Path
+    conn: psycopg.Connection[Any], store: LocalBronzeStore, tmp_path: Path
 ) -> None:
     bad_lat = _item("100000003", PositionLocation=[{"Latitude": 95.0, "Longitude": 1.0}])
     bad_pay = _item("100000004", PositionRemuneration=[{"MinimumRange": "5", "MaximumRange": "1"}])
@@ -177,10 +161,10 @@ def test_mixed_page_loads_valid_and_quarantines_invalid(
     items = [_item("100000001"), 42, bad_lat, _item("100000002"), bad_pay, no_title, nul]
     path = tmp_path / "mixed.json"
     path.write_text(json.dumps(_page(items)))
-    result = load_paths(db_conn, store, [path])
+    result = load_paths(conn, store, [path])
     assert result.summary["inserted"] == 2
     assert result.summary["quarantined"] == 5
-    rows = db_conn.execute(
+    rows = conn.execute(
         "SELECT item_index, control_number, reason, raw_json, raw_text FROM quarantine "
         "ORDER BY item_index"
     ).fetchall()
@@ -191,17 +175,17 @@ def test_mixed_page_loads_valid_and_quarantines_invalid(
     assert rows[3][3] == no_title and "PositionTitle" in rows[3][2]
     assert rows[4][3] is None and "NUL" in rows[4][2] and "\\u0000" in rows[4][4]
     # a second load of the same page does not quarantine the same items twice
-    load_paths(db_conn, store, [path])
-    again = db_conn.execute("SELECT count(*) FROM quarantine").fetchone()
+    load_paths(conn, store, [path])
+    again = conn.execute("SELECT count(*) FROM quarantine").fetchone()
     assert again is not None and again[0] == 5
 
 
 def test_change_rewrites_children_and_versions_once(
-    db_conn: psycopg.Connection[Any], store: LocalBronzeStore, tmp_path: Path
+    conn: psycopg.Connection[Any], store: LocalBronzeStore, tmp_path: Path
 ) -> None:
     path = tmp_path / "p.json"
     path.write_text(json.dumps(_page([_item("200000001"), _item("200000002")])))
-    load_paths(db_conn, store, [path])
+    load_paths(conn, store, [path])
     changed = _item(
         "200000001",
         PositionRemuneration=[
@@ -214,19 +198,19 @@ def test_change_rewrites_children_and_versions_once(
     )
     path2 = tmp_path / "p2.json"
     path2.write_text(json.dumps(_page([changed, _item("200000002")])))
-    result = load_paths(db_conn, store, [path2])
+    result = load_paths(conn, store, [path2])
     assert (result.summary["inserted"], result.summary["updated"], result.summary["unchanged"]) == (
         0,
         1,
         1,
     )
-    versions = db_conn.execute(
+    versions = conn.execute(
         "SELECT control_number, count(*), count(*) FILTER (WHERE valid_to IS NULL) "
         "FROM job_version GROUP BY 1 ORDER BY 1"
     ).fetchall()
     assert versions == [("200000001", 2, 1), ("200000002", 1, 1)]
     # the closed version keeps the item it had; the current one is job.raw_json (NULL here)
-    history = db_conn.execute(
+    history = conn.execute(
         "SELECT v.snapshot, v.valid_to IS NULL, j.raw_json FROM job_version v "
         "JOIN job j USING (job_id) WHERE v.control_number = '200000001' ORDER BY v.version_id"
     ).fetchall()
@@ -237,52 +221,52 @@ def test_change_rewrites_children_and_versions_once(
     old_item, new_item = history[0][0], history[1][2]
     assert old_item == json.loads(json.dumps(_item("200000001")))
     assert new_item == json.loads(json.dumps(changed))
-    locs = db_conn.execute(
+    locs = conn.execute(
         "SELECT l.location_name FROM job_location l JOIN job j USING (job_id) "
         "WHERE j.control_number = '200000001' ORDER BY loc_idx"
     ).fetchall()
     assert [r[0] for r in locs] == ["Denver, Colorado", "Remote"]
-    pay = db_conn.execute("SELECT pay_min FROM job WHERE control_number = '200000001'").fetchone()
+    pay = conn.execute("SELECT pay_min FROM job WHERE control_number = '200000001'").fetchone()
     assert pay is not None and pay[0] == Decimal(95000)
-    paths = db_conn.execute("SELECT count(*) FROM job_hiring_path").fetchone()
+    paths = conn.execute("SELECT count(*) FROM job_hiring_path").fetchone()
     assert paths is not None and paths[0] == 4
 
 
 def test_bad_file_is_named_and_others_still_load(
-    db_conn: psycopg.Connection[Any], store: LocalBronzeStore, tmp_path: Path
+    conn: psycopg.Connection[Any], store: LocalBronzeStore, tmp_path: Path
 ) -> None:
     good = tmp_path / "a_good.json.gz"
     good.write_bytes(gzip.compress(json.dumps(_page([_item("300000001")])).encode()))
     broken = tmp_path / "b_broken.json"
     broken.write_text('{"SearchResult": {"SearchResultItems": [')
-    result = load_paths(db_conn, store, [tmp_path])
+    result = load_paths(conn, store, [tmp_path])
     assert result.failed
     assert result.summary["inserted"] == 1
     assert result.summary["failed_pages"] == 1
     assert any("b_broken.json" in e and "not valid JSON" in e for e in result.summary["errors"])
-    status = db_conn.execute(
+    status = conn.execute(
         "SELECT page_key, status, error FROM ingest_page WHERE run_id = %s ORDER BY page_key",
         (result.run_id,),
     ).fetchall()
     assert [(r[0], r[1]) for r in status] == [("page=0001", "loaded"), ("page=0002", "failed")]
-    run = db_conn.execute(
+    run = conn.execute(
         "SELECT status FROM ingest_run WHERE run_id = %s", (result.run_id,)
     ).fetchone()
     assert run == ("failed",)
 
 
 def test_bronze_objects_are_written_and_readable(
-    db_conn: psycopg.Connection[Any], store: LocalBronzeStore, tmp_path: Path
+    conn: psycopg.Connection[Any], store: LocalBronzeStore, tmp_path: Path
 ) -> None:
     path = tmp_path / "one.json"
     raw = json.dumps(_page([_item("400000001")])).encode()
     path.write_bytes(raw)
-    result = load_paths(db_conn, store, [path])
+    result = load_paths(conn, store, [path])
     keys = list(store.list(run_id=result.run_id))
     assert len(keys) == 1
     envelope = read_envelope(store.get(keys[0]))
     assert envelope.payload == json.loads(raw)
-    row = db_conn.execute(
+    row = conn.execute(
         "SELECT bronze_key, sha256 FROM ingest_page WHERE run_id = %s", (result.run_id,)
     ).fetchone()
     assert row is not None and row[0] == keys[0].path
@@ -290,25 +274,25 @@ def test_bronze_objects_are_written_and_readable(
 
 
 def test_rows_believed_new_but_already_stored_fall_back_to_the_upsert(
-    db_conn: psycopg.Connection[Any],
+    conn: psycopg.Connection[Any],
 ) -> None:
     from datetime import UTC, datetime
 
     from tasman_etl.db.repository import PageRecord, load_page_rows, start_run
     from tasman_etl.transform import transform_page
 
-    start_run(db_conn, "r1", command="test", params={}, scope_hash=None, code_version="0")
+    start_run(conn, "r1", command="test", params={}, scope_hash=None, code_version="0")
     first = transform_page([_item("500000001"), _item("500000002")])
     record = PageRecord("r1", "page=0001", "", 1, None, None, None)
-    counts = load_page_rows(db_conn, first, record=record, seen_at=datetime.now(UTC))
+    counts = load_page_rows(conn, first, record=record, seen_at=datetime.now(UTC))
     assert (counts.inserted, counts.updated, counts.unchanged) == (2, 0, 0)
     # another writer got there first: these rows are marked new but the jobs exist
     again = transform_page([_item("500000001", PositionTitle="Changed"), _item("500000002")])
     assert again.new == {"500000001", "500000002"}
     record2 = PageRecord("r1", "page=0002", "", 2, None, None, None)
-    counts = load_page_rows(db_conn, again, record=record2, seen_at=datetime.now(UTC))
+    counts = load_page_rows(conn, again, record=record2, seen_at=datetime.now(UTC))
     assert (counts.inserted, counts.updated, counts.unchanged) == (0, 1, 1)
-    titles = dict(db_conn.execute("SELECT control_number, position_title FROM job").fetchall())
+    titles = dict(conn.execute("SELECT control_number, position_title FROM job").fetchall())
     assert titles == {"500000001": "Changed", "500000002": "Data Engineer"}
-    versions = db_conn.execute("SELECT count(*) FROM job_version").fetchone()
+    versions = conn.execute("SELECT count(*) FROM job_version").fetchone()
     assert versions == (3,)

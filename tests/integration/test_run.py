@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import gzip
 import threading
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +16,7 @@ import pytest
 from pydantic import SecretStr
 from structlog.testing import capture_logs
 
+from sleeps import Sleeps
 from tasman_etl.db import repository as repo
 from tasman_etl.errors import AuthError
 from tasman_etl.http.codelists import CodelistClient
@@ -30,27 +30,6 @@ from tasman_etl.storage.bronze import BronzeStore, LocalBronzeStore
 KEY = "sim-key-3b6c0e9d1f"
 DEMO = SearchQuery(keyword="data engineering", location_name="Chicago, Illinois", radius_miles=50)
 NATIONWIDE = SearchQuery()
-
-
-@pytest.fixture
-def conn(migrated_db_url: str) -> Iterator[psycopg.Connection[Any]]:
-    with psycopg.connect(migrated_db_url, autocommit=True) as c:
-        yield c
-
-
-@pytest.fixture
-def store(tmp_path: Path) -> LocalBronzeStore:
-    return LocalBronzeStore(tmp_path / "bronze", "bronze/usajobs")
-
-
-class Sleeps:
-    """An injected sleep: records every wait, never waits."""
-
-    def __init__(self) -> None:
-        self.calls: list[float] = []
-
-    def __call__(self, seconds: float) -> None:
-        self.calls.append(seconds)
 
 
 def _run(

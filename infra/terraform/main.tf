@@ -31,7 +31,9 @@ locals {
   partition  = data.aws_partition.current.partition
   region     = data.aws_region.current.name
 
-  bronze_bucket_name = coalesce(var.bronze_bucket_name, "${var.name}-bronze-${local.account_id}-${local.region}")
+  # <env>-<name>-<account>-<region>: the environment first, as the design has it; account and
+  # region keep the name globally unique (ADR 0017). Objects go under layer prefixes (bronze/).
+  bronze_bucket_name = coalesce(var.bronze_bucket_name, "${var.environment}-${var.name}-${local.account_id}-${local.region}")
 
   # Image by digest when given, else by tag; `latest` is rejected by the variable validation.
   image = (

@@ -1,6 +1,9 @@
-# Bronze: every API page as received (gzipped JSON envelope), written once by the task.
+# The environment's data-lake bucket, laid out by layer prefix (ADR 0017). It holds bronze
+# (under var.bronze_s3_prefix, bronze/usajobs): every API page as received (gzipped JSON
+# envelope), written once by the task. Silver and gold live in PostgreSQL, not here.
 # Private, SSE-KMS with a customer managed key, versioned, TLS only, and aged out by lifecycle:
-# Glacier Instant Retrieval after 30 days, deleted after 180.
+# Glacier Instant Retrieval after var.bronze_glacier_ir_after_days (30), deleted after
+# var.bronze_expire_after_days (180).
 
 resource "aws_s3_bucket" "bronze" {
   #checkov:skip=CKV_AWS_144:Bronze is a 180-day raw cache whose content is also loaded into silver (RDS, with backups and PITR); a second-region copy would double storage cost for no recovery need of this tool.
@@ -10,6 +13,13 @@ resource "aws_s3_bucket" "bronze" {
 
   # false protects a bucket that still holds objects from `terraform destroy` (docs/deploy.md).
   force_destroy = var.force_destroy
+
+  lifecycle {
+    precondition {
+      condition     = length(local.bronze_bucket_name) <= 63
+      error_message = "The derived bucket name \"${local.bronze_bucket_name}\" is longer than 63 characters: shorten name or environment, or set bronze_bucket_name."
+    }
+  }
 }
 
 resource "aws_s3_bucket_public_access_block" "bronze" {
@@ -59,12 +69,12 @@ resource "aws_s3_bucket_lifecycle_configuration" "bronze" {
     filter {}
 
     transition {
-      days          = 30
+      days          = var.bronze_glacier_ir_after_days
       storage_class = "GLACIER_IR"
     }
 
     expiration {
-      days = 180
+      days = var.bronze_expire_after_days
     }
 
     noncurrent_version_expiration {
@@ -88,6 +98,13 @@ resource "aws_s3_bucket_lifecycle_configuration" "bronze" {
   }
 
   depends_on = [aws_s3_bucket_versioning.bronze]
+
+  lifecycle {
+    precondition {
+      condition     = var.bronze_expire_after_days > var.bronze_glacier_ir_after_days
+      error_message = "bronze_expire_after_days must be later than bronze_glacier_ir_after_days."
+    }
+  }
 }
 
 data "aws_iam_policy_document" "bronze_bucket" {

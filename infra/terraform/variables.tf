@@ -172,7 +172,7 @@ variable "usajobs_user_agent" {
 }
 
 variable "bronze_s3_prefix" {
-  description = "Key prefix of bronze objects in the bucket (BRONZE_S3_PREFIX). The task role may only touch keys under it."
+  description = "Key prefix of bronze objects in the bucket (BRONZE_S3_PREFIX): the layer prefix bronze/, then the source. The task role may only touch keys under it."
   type        = string
   default     = "bronze/usajobs"
 
@@ -180,16 +180,44 @@ variable "bronze_s3_prefix" {
     condition     = can(regex("^[a-z0-9][a-z0-9_=/-]*[a-z0-9]$", var.bronze_s3_prefix)) && !strcontains(var.bronze_s3_prefix, "//")
     error_message = "bronze_s3_prefix must be non-empty, without leading/trailing slashes, using a-z 0-9 _ = - and /."
   }
+
+  # The bucket is laid out by layer (ADR 0017): bronze objects live under bronze/.
+  validation {
+    condition     = startswith(var.bronze_s3_prefix, "bronze/")
+    error_message = "bronze_s3_prefix must start with the layer prefix \"bronze/\", e.g. bronze/usajobs."
+  }
 }
 
 variable "bronze_bucket_name" {
-  description = "Name of the bronze bucket. Null derives \"<name>-bronze-<account id>-<region>\"."
+  description = "Name of the data-lake bucket that holds bronze. Null derives \"<environment>-<name>-<account id>-<region>\" (ADR 0017). A stack created before that naming keeps its bucket by setting the old name, \"<name>-bronze-<account id>-<region>\"."
   type        = string
   default     = null
 
   validation {
     condition     = var.bronze_bucket_name == null || can(regex("^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$", var.bronze_bucket_name))
     error_message = "bronze_bucket_name must be null or a valid S3 bucket name."
+  }
+}
+
+variable "bronze_glacier_ir_after_days" {
+  description = "Days after which bronze objects move to S3 Glacier Instant Retrieval (the lifecycle's transition)."
+  type        = number
+  default     = 30
+
+  validation {
+    condition     = var.bronze_glacier_ir_after_days >= 0 && floor(var.bronze_glacier_ir_after_days) == var.bronze_glacier_ir_after_days
+    error_message = "bronze_glacier_ir_after_days must be a whole number of days, 0 or more."
+  }
+}
+
+variable "bronze_expire_after_days" {
+  description = "Days after which bronze objects expire (are deleted); must be later than bronze_glacier_ir_after_days. Silver in PostgreSQL keeps the loaded data."
+  type        = number
+  default     = 180
+
+  validation {
+    condition     = var.bronze_expire_after_days >= 1 && floor(var.bronze_expire_after_days) == var.bronze_expire_after_days
+    error_message = "bronze_expire_after_days must be a whole number of days, 1 or more."
   }
 }
 

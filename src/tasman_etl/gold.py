@@ -5,6 +5,10 @@ loaded (the USAJOBS `LocationName` spelling); `query_jobs` lists jobs from
 `gold.vw_jobs`, optionally within a radius of a point (`gold.jobs_near`), matching a
 full-text keyword, or open only. One dict per job, whatever its number of locations,
 newest first (publication date, then control number).
+
+Everything here reads schema gold only (views and functions), so a login holding just
+``tasman_reader`` can run it; `prepare_schema` migrates when the login may, and otherwise
+checks the schema is current.
 """
 
 from __future__ import annotations
@@ -16,9 +20,10 @@ import psycopg
 from psycopg import sql
 from psycopg.rows import dict_row
 
-from tasman_etl.errors import ConfigError, DatabaseError
+from tasman_etl.db.migrate import AppliedMigration, apply_migrations, load_migrations
+from tasman_etl.errors import ConfigError, DatabaseError, MigrationError
 
-__all__ = ["JOB_FIELDS", "query_jobs", "resolve_place"]
+__all__ = ["JOB_FIELDS", "prepare_schema", "query_jobs", "resolve_place"]
 
 Conn = psycopg.Connection[Any]
 
@@ -48,19 +53,58 @@ JOB_FIELDS: tuple[str, ...] = (
 _RESOLVE = """
     SELECT avg(latitude), avg(longitude), count(*)
       FROM (SELECT DISTINCT latitude, longitude
-              FROM job_location
+              FROM gold.vw_job_locations
              WHERE lower(btrim(location_name)) = lower(btrim(%(name)s))
                AND latitude IS NOT NULL AND longitude IS NOT NULL) AS points
 """
 
 _SUGGEST = """
     SELECT btrim(location_name) AS name
-      FROM job_location
+      FROM gold.vw_job_locations
      WHERE location_name ILIKE %(pattern)s AND latitude IS NOT NULL
      GROUP BY btrim(location_name)
      ORDER BY count(*) DESC, 1
      LIMIT 3
 """
+
+
+_MAY_MIGRATE = """
+    SELECT to_regclass('public.schema_migrations') IS NULL
+        OR has_table_privilege('public.schema_migrations', 'SELECT')
+"""
+
+
+def prepare_schema(conn: Conn) -> list[AppliedMigration]:
+    """Make sure the schema is current before querying gold; return migrations applied.
+
+    A login that may read the migration history (the owner, the loader, the embedded
+    default) migrates, as every command does. A reader login (``tasman_reader``: gold only)
+    may not: it reads `gold.vw_schema_version` instead, and raises MigrationError naming the
+    missing versions when the database is behind this tasman-etl (run ``tasman-etl
+    migrate`` with the owner's login). ``conn`` must be in autocommit mode.
+    """
+    try:
+        row = conn.execute(_MAY_MIGRATE).fetchone()
+    except psycopg.Error as exc:
+        raise DatabaseError(f"checking the migration history failed: {exc}") from exc
+    if row is not None and row[0]:
+        return apply_migrations(conn)
+    wanted = max(m.version for m in load_migrations())
+    version: int | None = None
+    try:
+        exists = conn.execute("SELECT to_regclass('gold.vw_schema_version')").fetchone()
+        if exists is not None and exists[0] is not None:
+            found = conn.execute("SELECT version FROM gold.vw_schema_version").fetchone()
+            version = found[0] if found is not None else None
+    except psycopg.Error as exc:
+        raise DatabaseError(f"reading the schema version failed: {exc}") from exc
+    if version is None or version < wanted:
+        at = "before migration 8" if version is None else f"at migration {version}"
+        raise MigrationError(
+            f"the database schema is {at}; this tasman-etl needs migration {wanted}: run "
+            "`tasman-etl migrate` with the owner's login (this login may only read gold)"
+        )
+    return []
 
 
 def resolve_place(conn: Conn, name: str) -> tuple[float, float]:
@@ -145,8 +189,8 @@ def query_jobs(
     else:
         distance = sql.SQL("NULL::double precision")
     if keyword is not None and keyword.strip():
-        joins.append(sql.SQL("JOIN job AS j USING (job_id)"))
-        where.append(sql.SQL("j.search_tsv @@ websearch_to_tsquery('english', %(keyword)s)"))
+        joins.append(sql.SQL("JOIN gold.vw_job_search AS s USING (job_id)"))
+        where.append(sql.SQL("s.search_tsv @@ websearch_to_tsquery('english', %(keyword)s)"))
         params["keyword"] = keyword.strip()
     if open_only:
         where.append(sql.SQL("v.is_open"))

@@ -134,6 +134,30 @@ def test_first_stage_builds_wheels_of_the_project_and_its_dependencies(
     assert "src" in copies
 
 
+def test_dependencies_are_pinned_by_the_lock_file(stages: list[Stage]) -> None:
+    """Every dependency wheel is built under requirements.lock, copied in before the source."""
+    build = stages[0]
+    lock_copy = next(
+        (
+            i
+            for i, ins in enumerate(build.instructions)
+            if ins.keyword == "COPY" and "requirements.lock" in ins.args
+        ),
+        None,
+    )
+    assert lock_copy is not None, "requirements.lock is not copied into the build stage"
+    src_copy = next(
+        i
+        for i, ins in enumerate(build.instructions)
+        if ins.keyword == "COPY" and re.search(r"(^|\s)src\b", ins.args)
+    )
+    assert lock_copy < src_copy, "the lock file must come before the source (layer caching)"
+    wheels = [r for r in build.all("RUN") if "pip wheel" in r and "--no-deps" not in r]
+    assert wheels, "no pip wheel of the dependencies"
+    assert all("-c requirements.lock" in r for r in wheels), wheels
+    assert (REPO / "requirements.lock").is_file()
+
+
 def test_final_stage_installs_only_wheels_and_no_compilers(
     stages: list[Stage], final: Stage
 ) -> None:
@@ -214,7 +238,7 @@ def test_dockerignore_sends_only_what_the_build_needs() -> None:
     ]
     assert lines[0] == "*", "start from an empty context and allow back what is needed"
     allowed = {line[1:].rstrip("/") for line in lines if line.startswith("!")}
-    assert allowed == {"pyproject.toml", "README.md", "src"}
+    assert allowed == {"pyproject.toml", "README.md", "requirements.lock", "LICENSE", "src"}
 
 
 # ---------------------------------------------------------------------------------------------

@@ -191,10 +191,45 @@ def test_bronze_lifecycle_glacier_ir_at_30_expire_at_180_abort_multipart(tf: Con
     rule = rules[0]
     # An empty filter: the rule covers every object in the bucket.
     assert rule["filter"] == [{}]
-    assert rule["transition"] == [{"days": 30, "storage_class": "GLACIER_IR"}]
-    assert rule["expiration"] == [{"days": 180}]
+    # The days are variables (30 and 180 by default), as the design document asks.
+    assert rule["transition"] == [
+        {"days": "${var.bronze_glacier_ir_after_days}", "storage_class": "GLACIER_IR"}
+    ]
+    assert rule["expiration"] == [{"days": "${var.bronze_expire_after_days}"}]
+    assert tf.default("bronze_glacier_ir_after_days") == 30
+    assert tf.default("bronze_expire_after_days") == 180
+    for name in ("bronze_glacier_ir_after_days", "bronze_expire_after_days"):
+        assert tf.variables[name]["type"] in ("number", "${number}")
+        assert tf.variables[name]["validation"], f"{name} has no validation"
+    # S3 refuses an expiration before the transition: caught at plan time instead.
+    checks = [c["condition"] for c in lifecycle["lifecycle"][0]["precondition"]]
+    assert "${var.bronze_expire_after_days > var.bronze_glacier_ir_after_days}" in checks
     assert rule["abort_incomplete_multipart_upload"][0]["days_after_initiation"] <= 7
     assert rule["noncurrent_version_expiration"][0]["noncurrent_days"] <= 180
+
+
+def test_bucket_name_starts_with_the_environment_and_fits_s3(tf: Config) -> None:
+    bucket = tf.resource("aws_s3_bucket", "bronze")
+    assert bucket["bucket"] == "${local.bronze_bucket_name}"
+    derived = tf.locals["bronze_bucket_name"]
+    assert derived == (
+        '${coalesce(var.bronze_bucket_name, "${var.environment}-${var.name}-'
+        '${local.account_id}-${local.region}")}'
+    )
+    checks = [c["condition"] for c in bucket["lifecycle"][0]["precondition"]]
+    assert "${length(local.bronze_bucket_name) <= 63}" in checks
+    # With the defaults: prod-tasman-etl-<12-digit account>-<region>.
+    example = "-".join([tf.default("environment"), tf.default("name"), "1" * 12, "us-east-1"])
+    assert example == "prod-tasman-etl-111111111111-us-east-1"
+    assert re.fullmatch(r"[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]", example)
+
+
+def test_bronze_objects_live_under_the_bronze_layer_prefix(tf: Config) -> None:
+    assert tf.default("bronze_s3_prefix") == "bronze/usajobs"
+    conditions = [v["condition"] for v in tf.variables["bronze_s3_prefix"]["validation"]]
+    assert '${startswith(var.bronze_s3_prefix, "bronze/")}' in conditions
+    env = str(tf.locals["container_base_environment"])
+    assert "BRONZE_S3_PREFIX" in env and "var.bronze_s3_prefix" in env
 
 
 # ---------------------------------------------------------------------------------------------

@@ -39,3 +39,5 @@ def test_readme_starts_with_the_two_setup_commands() -> None:
     blocks = [b.split("```", 1)[0].strip() for b in quick.split("```bash")[1:]]
     assert blocks[0].endswith("tasman-etl run --demo")
     assert blocks[1].endswith(".venv/bin/pytest")
+    for block in blocks[:2]:  # pinned installs: both go through the lock file
+        assert "pip install -c requirements.lock -e " in block, block

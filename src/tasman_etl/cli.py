@@ -20,6 +20,7 @@ from functools import wraps
 from pathlib import Path
 from typing import Annotated, Any, ParamSpec, TypeVar
 
+import click
 import structlog
 import typer
 from pydantic import SecretStr
@@ -53,12 +54,18 @@ log = structlog.get_logger(__name__)
 
 
 def _fail(message: str, code: int) -> typer.Exit:
+    # `scrub` masks every spelling of a secret (raw, repr/JSON-escaped, URL-encoded).
     typer.echo(f"error: {scrub(message)}", err=True)
     return typer.Exit(code)
 
 
 def handle_errors(func: Callable[P, R]) -> Callable[P, R]:
-    """Map the exception tree to exit codes, with one clear line on stderr."""
+    """Map the exception tree to exit codes, with one clear line on stderr.
+
+    An unexpected exception is exit 1 too, printed as one scrubbed line (and logged with its
+    scrubbed traceback once logging is set up) instead of Python's raw traceback, which
+    could quote a secret (e.g. ``Illegal header value b'key\\r'``).
+    """
 
     @wraps(func)
     def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
@@ -71,6 +78,13 @@ def handle_errors(func: Callable[P, R]) -> Callable[P, R]:
             raise _fail(str(exc), 1) from None
         except KeyboardInterrupt:
             raise _fail("interrupted", 130) from None
+        except (typer.Exit, click.exceptions.Exit, click.exceptions.Abort, click.ClickException):
+            raise
+        except Exception as exc:
+            detail = f"unexpected {type(exc).__name__}: {exc}"
+            if structlog.is_configured():  # else structlog's default would print it unscrubbed
+                log.error("command_crashed", error=detail, exc_info=True)
+            raise _fail(detail, 1) from None
         finally:
             while _cleanups:
                 _cleanups.pop()()
@@ -235,7 +249,10 @@ DEMO_USER_AGENT = "demo@tasman-etl.invalid"
 
 
 class _StopOnSignal:
-    """First SIGTERM/SIGINT: finish the current page, then stop. Second: stop at once."""
+    """First SIGTERM/SIGINT: stop. Requests in flight end within a quarter of a second
+    (the client polls ``event`` between reads; those pages are fetched again on
+    ``--resume``), the page being loaded commits, and the run ends ``aborted``.
+    Second signal: stop at once (KeyboardInterrupt)."""
 
     def __init__(self) -> None:
         self.event = threading.Event()
@@ -295,12 +312,21 @@ def run(
         int | None,
         typer.Option(min=1, max=32, help="Parallel page fetches (one shared rate limit)."),
     ] = None,
+    accept_shrink: Annotated[
+        bool,
+        typer.Option(
+            "--accept-shrink",
+            help="Trust a result that lost more of the search's jobs than SHRINK_GUARD_SHARE "
+            "allows (the search really shrank); without it such a run exits 1 and marks "
+            "nothing inactive.",
+        ),
+    ] = False,
 ) -> None:
     """Fetch the search from the USAJOBS API into bronze and silver; print a JSON summary."""
     from tasman_etl.http.codelists import CodelistClient
     from tasman_etl.http.usajobs import ClientConfig, SearchQuery, UsajobsClient
     from tasman_etl.runner.reference import PersistingCodelists, refresh_label_lists
-    from tasman_etl.runner.run import RunOptions, execute_run, interruptible_sleep
+    from tasman_etl.runner.run import RunAborted, RunOptions, execute_run, interruptible_sleep
     from tasman_etl.storage.bronze import open_bronze_store
 
     if run_id and resume:
@@ -343,9 +369,14 @@ def run(
         sleep = interruptible_sleep(stopper.event)
         with (
             _connections(settings, 2) as (conn, lookup_conn),
-            UsajobsClient(config, sleep=sleep) as client,
+            UsajobsClient(config, sleep=sleep, stop=stopper.event) as client,
             CodelistClient(
-                config.api_base, timeout_s=settings.http_timeout_s, sleep=sleep
+                config.api_base,
+                timeout_s=settings.http_timeout_s,
+                deadline_s=settings.http_deadline_s,
+                max_body_bytes=settings.http_max_body_bytes,
+                sleep=sleep,
+                stop=stopper.event,
             ) as codelists,
             contextlib.ExitStack() as stack,
         ):
@@ -358,6 +389,9 @@ def run(
                 concurrency=settings.concurrency,
                 run_id=run_id,
                 resume=resume,
+                shrink_guard=settings.shrink_guard_share,
+                accept_shrink=accept_shrink,
+                run_max_age_s=settings.run_max_age_s,
             )
             result = execute_run(
                 conn,
@@ -367,22 +401,29 @@ def run(
                 stop=stopper.event,
                 codelists=PersistingCodelists(codelists, conn),
                 gate=gate,
-                on_complete=_mark_inactive(settings.inactive_after_runs),
+                on_complete=_mark_inactive(
+                    settings.inactive_after_runs,
+                    1.0 if accept_shrink else settings.shrink_guard_share,
+                ),
                 progress=_progress(),
                 lookup_conn=lookup_conn,
             )
+    except RunAborted:  # stopped while fetching code lists, before the run started
+        raise _fail("stopped by a signal before the run started; nothing was fetched", 1) from None
     finally:
         if simulator is not None:
             simulator.stop()
     if result.summary.get("error"):
-        typer.echo(f"error: {result.summary['error']}", err=True)
+        typer.echo(f"error: {scrub(str(result.summary['error']))}", err=True)
     echo_json(result.summary)
     if result.failed:
         raise typer.Exit(1)
 
 
-def _mark_inactive(after_runs: int) -> Callable[[Any, str, str], dict[str, Any]]:
-    """The `on_complete` hook of `run`: inactive marking for the run's scope."""
+def _mark_inactive(
+    after_runs: int, max_share: float = 1.0
+) -> Callable[[Any, str, str], dict[str, Any]]:
+    """The `on_complete` hook of `run`: inactive marking for the run's scope, guarded."""
     from tasman_etl.db.repository import get_run
     from tasman_etl.runner.inactive import mark_inactive
 
@@ -391,7 +432,7 @@ def _mark_inactive(after_runs: int) -> Callable[[Any, str, str], dict[str, Any]]
         scope = row["scope_hash"] if row else None
         if not scope:
             return {}
-        return dict(mark_inactive(conn, run_id, scope, after_runs))
+        return dict(mark_inactive(conn, run_id, scope, after_runs, max_share=max_share))
 
     return hook
 
@@ -750,10 +791,14 @@ def jobs(
         raise ConfigError("give both --lat and --lon")
     if radius is not None and near is None and lat is None:
         raise ConfigError("--radius needs --near or --lat/--lon")
-    from tasman_etl.gold import JOB_FIELDS, query_jobs, resolve_place
+    from tasman_etl.gold import JOB_FIELDS, prepare_schema, query_jobs, resolve_place
 
     settings = _settings()
-    with _database(settings) as conn:
+    # Gold only: a tasman_reader login (no access to public) checks the schema, not migrates.
+    with _database(settings, migrate=False) as conn:
+        applied = prepare_schema(conn)
+        if applied:
+            log.info("migrations_applied", versions=[m.version for m in applied])
         if near is not None:
             lat, lon = resolve_place(conn, near)
             log.info("place_resolved", near=near, lat=lat, lon=lon)

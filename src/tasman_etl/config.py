@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import contextlib
 import os
+import unicodedata
 from pathlib import Path
 from typing import Any, Literal
-from urllib.parse import urlsplit
+from urllib.parse import parse_qsl, urlsplit
 
 from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -14,9 +15,76 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from tasman_etl.errors import ConfigError
 from tasman_etl.redact import register_secret
 
-__all__ = ["DEFAULT_API_BASE", "Settings", "load_settings"]
+__all__ = [
+    "DEFAULT_API_BASE",
+    "Settings",
+    "check_base_url",
+    "check_header_value",
+    "load_settings",
+]
 
 DEFAULT_API_BASE = "https://data.usajobs.gov"
+
+
+def _first_control(value: str) -> str | None:
+    """``U+XXXX`` of the first control, format or line-separator character in ``value``."""
+    for char in value:
+        if unicodedata.category(char) in ("Cc", "Cf", "Zl", "Zp"):
+            return f"U+{ord(char):04X}"
+    return None
+
+
+def _refuse_control(value: str) -> None:
+    # The message names the character, never the value: it may be a secret.
+    bad = _first_control(value)
+    if bad is not None:
+        raise ValueError(
+            f"contains a control character ({bad}) inside the value; surrounding whitespace "
+            "(a CRLF line end) is stripped, anything else must be removed"
+        )
+
+
+def check_header_value(value: str) -> str:
+    """An HTTP header value from config (the API key, the User-Agent), cleaned or refused.
+
+    Surrounding whitespace (the ``\\r`` of a CRLF ``.env``, a trailing newline of a secret
+    store) is stripped; a control character left inside, or a non-ASCII one (httpx sends
+    headers as ASCII), raises ``ValueError`` with a message that never holds the value.
+    """
+    value = value.strip()
+    _refuse_control(value)
+    if not value.isascii():
+        raise ValueError("contains a non-ASCII character (HTTP headers are ASCII)")
+    return value
+
+
+def check_base_url(value: str) -> str:
+    """An ``http(s)://`` base URL without credentials, query or fragment, no trailing ``/``.
+
+    Credentials in the URL would be stored with every endpoint (bronze, the ledger, logs), so
+    they are refused; the messages never hold the URL.
+    """
+    value = value.strip()
+    _refuse_control(value)
+    if not value.startswith(("http://", "https://")):
+        raise ValueError("must start with http:// or https://")
+    try:
+        parts = urlsplit(value)
+    except ValueError:
+        raise ValueError("is not a valid URL") from None
+    if "@" in parts.netloc:
+        raise ValueError(
+            "must not hold a user name or password (user:password@host); "
+            "the API key belongs in USAJOBS_AUTH_KEY"
+        )
+    if parts.query or parts.fragment or value.endswith(("?", "#")):
+        raise ValueError(
+            "must not have a query string or fragment (credentials such as ?apikey= are "
+            "never put in URLs; the API key belongs in USAJOBS_AUTH_KEY)"
+        )
+    if not parts.hostname:
+        raise ValueError("has no host")
+    return value.rstrip("/")
 
 
 class Settings(BaseSettings):
@@ -44,6 +112,8 @@ class Settings(BaseSettings):
     concurrency: int = Field(default=1, ge=1, le=32)
     requests_per_second: float = Field(default=2.0, gt=0, le=1000)
     http_timeout_s: float = Field(default=30.0, gt=0, le=600)
+    http_deadline_s: float | None = Field(default=None, gt=0, le=86_400)
+    http_max_body_bytes: int = Field(default=128 * 1024 * 1024, ge=1024)
     max_attempts: int = Field(default=6, ge=1, le=50)
     retry_budget: int = Field(default=500, ge=0)
     max_backoff_s: float = Field(default=60.0, gt=0)
@@ -61,6 +131,8 @@ class Settings(BaseSettings):
     # Behaviour
     dq_enforce: bool = True
     inactive_after_runs: int = Field(default=2, ge=1)
+    run_max_age_s: float = Field(default=6 * 3600, gt=0)
+    shrink_guard_share: float = Field(default=0.5, gt=0.0, le=1.0)
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     log_format: Literal["json", "console", "auto"] = "auto"
 
@@ -74,14 +146,20 @@ class Settings(BaseSettings):
     def _lower_format(cls, value: Any) -> Any:
         return value.lower() if isinstance(value, str) else value
 
+    @field_validator("usajobs_auth_key", "usajobs_user_agent", mode="before")
+    @classmethod
+    def _header_value(cls, value: Any) -> Any:
+        raw = value.get_secret_value() if isinstance(value, SecretStr) else value
+        if not isinstance(raw, str):
+            return value
+        return check_header_value(raw) or None
+
     @field_validator("usajobs_api_base", "aws_endpoint_url")
     @classmethod
     def _http_url(cls, value: str | None) -> str | None:
-        if value is None or value == "":
-            return None if value == "" else value
-        if not value.startswith(("http://", "https://")):
-            raise ValueError("must start with http:// or https://")
-        return value.rstrip("/")
+        if value is None or not value.strip():
+            return None
+        return check_base_url(value)
 
     @field_validator("bronze_s3_prefix")
     @classmethod
@@ -91,11 +169,13 @@ class Settings(BaseSettings):
     @field_validator("db_url")
     @classmethod
     def _db_url(cls, value: SecretStr | None) -> SecretStr | None:
-        if value is None or not value.get_secret_value().strip():
+        raw = value.get_secret_value().strip() if value is not None else ""
+        if not raw:
             return None
-        if not value.get_secret_value().startswith(("postgresql://", "postgres://")):
+        _refuse_control(raw)
+        if not raw.startswith(("postgresql://", "postgres://")):
             raise ValueError("must be a postgresql:// URL")
-        return value
+        return SecretStr(raw)
 
     @field_validator("db_ssl_root_cert", mode="before")
     @classmethod
@@ -144,5 +224,9 @@ def load_settings(**overrides: Any) -> Settings:
     register_secret(os.environ.get("PGPASSWORD"))
     if settings.db_url is not None:
         with contextlib.suppress(ValueError):
-            register_secret(urlsplit(settings.db_url.get_secret_value()).password)
+            parts = urlsplit(settings.db_url.get_secret_value())
+            register_secret(parts.password)
+            for name, value in parse_qsl(parts.query):
+                if name == "password":
+                    register_secret(value)
     return settings

@@ -14,13 +14,16 @@ from typing import Any, TextIO
 
 import structlog
 
-from tasman_etl.redact import scrub_obj
+from tasman_etl.redact import ScrubFilter, scrub_obj
 
 __all__ = ["configure_logging"]
 
 
 def _redact(_: Any, __: str, event_dict: MutableMapping[str, Any]) -> MutableMapping[str, Any]:
-    """Scrub registered secrets and URL passwords from every value (last line of defence)."""
+    """Scrub secrets (every spelling) and URL passwords from every value (last line of defence).
+
+    Runs after ``dict_tracebacks``, so exception messages and frames are scrubbed too.
+    """
     return {key: scrub_obj(value) for key, value in event_dict.items()}
 
 
@@ -51,6 +54,8 @@ def configure_logging(level: str = "INFO", fmt: str = "auto", stream: TextIO | N
     )
     # Third-party libraries log through stdlib logging: keep them quiet and on stderr.
     logging.basicConfig(level=max(numeric, logging.WARNING), stream=out, force=True)
+    for handler in logging.getLogger().handlers:  # their messages and tracebacks, scrubbed
+        handler.addFilter(ScrubFilter())
     for noisy in (
         "botocore",
         "boto3",

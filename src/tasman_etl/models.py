@@ -2,7 +2,8 @@
 
 The API is stringly typed and has changed shape over the years (usajobs-api.md §4):
 pay comes as strings (``"111234.0"``, ``"$95,000"``), booleans as ``"True"``/``"Yes"``
-or JSON booleans, dates in three formats without a zone, the rate interval as a code
+or JSON booleans, dates as ISO 8601 (with or without a time, a fraction, a zone) or as US
+month/day/year (``7/17/2025 12:00:00 AM``), the rate interval as a code
 (``"PA"`` + ``Description``) or as its label (``"Per Year"``), and one key is spelt
 ``PositionSensitivitiy``. These models accept every variant in the recorded payloads
 and reject only what breaks a hard rule (no control number, no title or URI,
@@ -14,7 +15,7 @@ Unknown keys are kept (``extra="allow"``) so schema drift can be counted, never 
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Annotated, Any
 
@@ -138,8 +139,71 @@ def _bounded(amount: Decimal) -> Decimal:
     return amount
 
 
+# US month/day/year, as some responses carry it: `7/17/2025`, `07/17/2025`, optionally with
+# a time `12:00:00 AM`, `7:05 PM`, `13:30`, `13:30:00.123` (24-hour when no AM/PM).
+_US_DATE = re.compile(
+    r"""
+    (?P<month>\d{1,2})/(?P<day>\d{1,2})/(?P<year>\d{4})
+    (?:
+        (?:\s+|T)
+        (?P<hour>\d{1,2}):(?P<minute>\d{2})
+        (?::(?P<second>\d{2})(?:[.,](?P<fraction>\d+))?)?
+        (?:\s*(?P<half>[AaPp])\.?[Mm]\.?)?
+    )?
+    """,
+    re.VERBOSE,
+)
+# ISO 8601 in its extended form (the only one the API writes); month and day may lack
+# their zero (`2025-7-1`). A fraction of more than six digits (.NET writes seven) is cut
+# to six: Python keeps microseconds.
+_ISO_DATE = re.compile(r"(?P<year>[0-9]{4})-(?P<month>[0-9]{1,2})-(?P<day>[0-9]{1,2})(?=$|[T ])")
+_LONG_FRACTION = re.compile(r"(?<=[0-9]{2}:[0-9]{2}:[0-9]{2}[.,])([0-9]{6})[0-9]+")
+
+
+def _us_datetime(match: re.Match[str], value: str) -> datetime:
+    """The datetime of a `_US_DATE` match; ValueError naming what is impossible."""
+    month, day, year = int(match["month"]), int(match["day"]), int(match["year"])
+    hour = int(match["hour"] or 0)
+    minute = int(match["minute"] or 0)
+    second = int(match["second"] or 0)
+    micro = int((match["fraction"] or "0")[:6].ljust(6, "0"))
+    if match["half"] is not None:
+        if not 1 <= hour <= 12:
+            raise ValueError(f"impossible date {value!r}: hour {hour} with AM/PM")
+        hour = hour % 12 + (12 if match["half"] in "Pp" else 0)
+    if not 1 <= month <= 12:
+        raise ValueError(f"impossible date {value!r}: month {month} (month/day/year)")
+    try:
+        return datetime(year, month, day, hour, minute, second, micro)
+    except ValueError as exc:
+        raise ValueError(f"impossible date {value!r}: {exc}") from None
+
+
+def _iso_datetime(text: str, value: str) -> datetime:
+    """An ISO 8601 date or date-time (extended form); ValueError saying why not."""
+    iso = _ISO_DATE.match(text)
+    if iso is None or len(text) > 64:
+        raise ValueError(f"not a date: {_shown(value)}")
+    month, day = int(iso["month"]), int(iso["day"])
+    try:
+        date(int(iso["year"]), month, day)
+    except ValueError as exc:
+        raise ValueError(f"impossible date {_shown(value)}: {exc}") from None
+    normal = f"{iso['year']}-{month:02d}-{day:02d}" + text[iso.end() :]
+    try:
+        return datetime.fromisoformat(_LONG_FRACTION.sub(r"\1", normal))
+    except ValueError:
+        raise ValueError(f"not a date: {_shown(value)}") from None
+
+
 def parse_datetime(value: Any) -> datetime | None:
-    """Parse the API's dates (`2025-07-17T00:00:00.0000`, `2021-04-05`, `…Z`); zone-less = UTC."""
+    """Parse every date form the API has served; zone-less = UTC.
+
+    ISO 8601 (`2025-07-17T00:00:00.0000`, `2021-04-05`, `2016-05-03T00:00:00Z`,
+    `2025-07-17 12:00:00`, any number of fraction digits, `Z` or an offset) and US
+    month/day/year (`7/17/2025`, `07/17/2025`, `7/17/2025 12:00:00 AM`). An impossible
+    date (`2/30/2025`, `13/01/2025`) raises ValueError saying why.
+    """
     if value is None:
         return None
     if isinstance(value, datetime):
@@ -148,19 +212,23 @@ def parse_datetime(value: Any) -> datetime | None:
         text = value.strip()
         if text == "":
             return None
-        try:
-            parsed = datetime.fromisoformat(text)
-        except ValueError:
-            raise ValueError(f"not a date: {value!r}") from None
+        us = _US_DATE.fullmatch(text)
+        parsed = _us_datetime(us, value) if us is not None else _iso_datetime(text, value)
     else:
-        raise ValueError(f"not a date: {value!r}")
+        raise ValueError(f"not a date: {_shown(value)}")
     if parsed.tzinfo is None:
         return parsed.replace(tzinfo=UTC)
     # PostgreSQL refuses offsets past +-15:59 that Python accepts: hand it UTC.
     try:
         return parsed.astimezone(UTC)
     except OverflowError:
-        raise ValueError(f"date out of range: {value!r}") from None
+        raise ValueError(f"date out of range: {_shown(value)}") from None
+
+
+def _shown(value: Any, limit: int = 80) -> str:
+    """`repr(value)`, cut to `limit` characters (a reason must stay short)."""
+    text = repr(value)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
 def parse_text(value: Any) -> str | None:

@@ -4,6 +4,13 @@ No I/O here. `transform_page` validates each item with the pydantic models, rout
 items that cannot be used to quarantine rows (with a reason and the raw JSON), drops
 in-page duplicates (the last occurrence of a control number wins) and returns row
 tuples in the column order of the `*_COLUMNS` constants, ready for COPY.
+
+Indexed copies are bounded, so that no single value can exceed what PostgreSQL's indexes
+accept (a btree entry holds at most 2,704 bytes; a tsvector at most 1 MB): text that lands
+in a btree-indexed column (position id, location name, category, grade and hiring-path
+codes) is cut to `BTREE_TEXT_CHARS` characters, the title and summary (the full-text
+input) to `TITLE_CHARS` and `SUMMARY_CHARS`, and a quarantine reason to `REASON_CHARS`.
+Real values are far shorter; `raw_json` always keeps the item exactly as received.
 """
 
 from __future__ import annotations
@@ -32,16 +39,22 @@ from tasman_etl.models import (
 )
 
 __all__ = [
+    "BTREE_TEXT_CHARS",
     "CATEGORY_COLUMNS",
+    "CONTROL_NUMBER_CHARS",
     "DETAILS_COLUMNS",
     "GRADE_COLUMNS",
     "HIRING_PATH_COLUMNS",
     "JOB_COLUMNS",
     "LOCATION_COLUMNS",
+    "REASON_CHARS",
+    "SUMMARY_CHARS",
+    "TITLE_CHARS",
     "PageRows",
     "PreparedItem",
     "QuarantineRow",
     "content_hash",
+    "cut",
     "dump_json",
     "prepare_items",
     "search_items",
@@ -50,6 +63,21 @@ __all__ = [
     "transform_prepared",
     "unknown_keys",
 ]
+
+#: Longest copy of a text under a btree index (job.position_id, lower(location_name), the
+#: codes of job_category, job_grade, job_hiring_path and codelist). A btree entry holds at
+#: most 2,704 bytes; 512 characters are at most 2,048 bytes of UTF-8, and at most that
+#: after lower() (which grows a 2-byte character to 3 bytes at worst).
+BTREE_TEXT_CHARS = 512
+#: Longest copies of the title and summary, the input of job.search_tsv (and of the
+#: title's trigram index). A tsvector holds at most 1 MB of lexemes and positions: about
+#: 5 bytes per input character at worst, so 102,000 characters stay under half of it.
+TITLE_CHARS = 2_000
+SUMMARY_CHARS = 100_000
+#: Longest quarantine reason (it is part of the btree index quarantine_item_idx).
+REASON_CHARS = 500
+#: Longest control number kept on a quarantine row (real ones have 9 digits).
+CONTROL_NUMBER_CHARS = 64
 
 # Search-context fields: they change with the query, not with the announcement.
 _CONTEXT_ITEM_KEYS = frozenset({"RelevanceRank"})
@@ -149,9 +177,24 @@ DETAILS_COLUMNS: tuple[str, ...] = (
 )
 
 
+def cut(text: str | None, limit: int) -> str | None:
+    """`text` cut to at most `limit` characters (None stays None)."""
+    if text is None or len(text) <= limit:
+        return text
+    return text[:limit]
+
+
+def _cut_reason(reason: str) -> str:
+    return reason if len(reason) <= REASON_CHARS else reason[: REASON_CHARS - 3] + "..."
+
+
 @dataclass(frozen=True)
 class QuarantineRow:
-    """An item that could not be loaded: why, where, and exactly what arrived."""
+    """An item that could not be loaded: why, where, and exactly what arrived.
+
+    The reason and control number are bounded here (`REASON_CHARS`,
+    `CONTROL_NUMBER_CHARS`): the reason is part of an index, and both come from the input.
+    """
 
     item_index: int
     control_number: str | None
@@ -159,6 +202,13 @@ class QuarantineRow:
     raw_text: str
     """The item as JSON text; `storable` says whether PostgreSQL jsonb can hold it."""
     storable: bool = True
+
+    def __post_init__(self) -> None:
+        if len(self.reason) > REASON_CHARS:
+            object.__setattr__(self, "reason", _cut_reason(self.reason))
+        cn = self.control_number
+        if cn is not None and len(cn) > CONTROL_NUMBER_CHARS:
+            object.__setattr__(self, "control_number", cn[:CONTROL_NUMBER_CHARS])
 
 
 @dataclass
@@ -181,6 +231,8 @@ class PageRows:
     """Control numbers the database already holds with the same content (not re-validated)."""
     new: set[str] = field(default_factory=set)
     """Control numbers of `jobs` rows the database does not hold yet."""
+    item_index: dict[str, int] = field(default_factory=dict)
+    """Control number -> index on the page of the item kept (to quarantine it later)."""
 
 
 def dump_json(value: Any) -> str:
@@ -329,10 +381,12 @@ def _has_nul(value: Any) -> bool:
 
 
 def _describe(exc: ValidationError) -> str:
+    """The first errors as `where: what` (a long message cut; `QuarantineRow` bounds all)."""
     parts = []
     for err in exc.errors(include_url=False)[:5]:
-        loc = ".".join(str(p) for p in err["loc"]) or "item"
-        parts.append(f"{loc}: {err['msg']}")
+        loc = ".".join(str(p)[:40] for p in err["loc"]) or "item"
+        msg = err["msg"]
+        parts.append(f"{loc}: {msg if len(msg) <= 150 else msg[:147] + '...'}")
     more = exc.error_count() - 5
     return "; ".join(parts) + (f" (+{more} more)" if more > 0 else "")
 
@@ -360,15 +414,15 @@ def transform_item(raw: Mapping[str, Any], raw_text: str, digest: str | None = N
     interval = pay.interval if pay else None
     job = (
         cn,
-        d.position_id,
-        d.position_title,
+        cut(d.position_id, BTREE_TEXT_CHARS),
+        cut(d.position_title, TITLE_CHARS),
         d.position_uri,
         d.apply_uris,
         d.position_location_display,
         d.organization_name,
         d.department_name,
         d.sub_agency,
-        det.job_summary,
+        cut(det.job_summary, SUMMARY_CHARS),
         pay.minimum if pay else None,
         pay.maximum if pay else None,
         interval,
@@ -389,7 +443,7 @@ def transform_item(raw: Mapping[str, Any], raw_text: str, digest: str | None = N
         (
             cn,
             idx,
-            loc.location_name,
+            cut(loc.location_name, BTREE_TEXT_CHARS),
             loc.country,
             loc.subdivision,
             loc.city_name,
@@ -398,11 +452,21 @@ def transform_item(raw: Mapping[str, Any], raw_text: str, digest: str | None = N
         )
         for idx, loc in enumerate(d.locations)
     ]
-    categories = list({c.code: (cn, c.code, c.name) for c in d.job_categories if c.code}.values())
-    grades = [(cn, code) for code in dict.fromkeys(g.code for g in d.job_grades if g.code)]
+    # Codes are keys (primary keys with the job): cut, then de-duplicated.
+    by_code: dict[str, tuple[Any, ...]] = {}
+    for c in d.job_categories:
+        if c.code:
+            by_code[c.code[:BTREE_TEXT_CHARS]] = (cn, c.code[:BTREE_TEXT_CHARS], c.name)
+    categories = list(by_code.values())
+    grades = [
+        (cn, code)
+        for code in dict.fromkeys(g.code[:BTREE_TEXT_CHARS] for g in d.job_grades if g.code)
+    ]
     hiring = [
         (cn, code)
-        for code in dict.fromkeys(p.strip().lower() for p in det.hiring_path if p.strip())
+        for code in dict.fromkeys(
+            p.strip().lower()[:BTREE_TEXT_CHARS] for p in det.hiring_path if p.strip()
+        )
     ]
     schedule_code, schedule_name = _first(d.schedules)
     offering_code, offering_name = _first(d.offering_types)
@@ -542,6 +606,7 @@ def transform_prepared(
             out.duplicates += 1
             del valid[cn]  # last occurrence wins, keeps its position
         valid[cn] = rows
+        out.item_index[cn] = index
     for cn, rows in valid.items():
         out.control_numbers.append(cn)
         if rows is None:

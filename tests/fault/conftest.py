@@ -86,6 +86,7 @@ def _run_search(
     max_attempts: int = 8,
     retry_budget: int = 500,
     max_backoff_s: float = 60.0,
+    on_complete: Callable[[psycopg.Connection[Any], str, str], Any] | None = None,
 ) -> RunOutcome:
     config = ClientConfig(
         api_base=api_base or sim.base_url,
@@ -101,7 +102,13 @@ def _run_search(
     with UsajobsClient(config, sleep=sleeps) as client:
         try:
             result = execute_run(
-                conn, store, client, opts, stop=stop or threading.Event(), progress=progress
+                conn,
+                store,
+                client,
+                opts,
+                stop=stop or threading.Event(),
+                progress=progress,
+                on_complete=on_complete,
             )
         finally:
             stats = dict(client.stats)

@@ -19,6 +19,7 @@ from tasman_etl.storage.bronze import (
     GZIP_LEVEL,
     BronzeKey,
     BronzeStore,
+    Envelope,
     LocalBronzeStore,
     build_envelope,
     open_bronze_store,
@@ -233,12 +234,14 @@ def test_envelope_layout_checksum_and_payload_order() -> None:
     assert list(doc["response"]["payload"]) == ["zeta", "alpha"]
     assert list(doc["response"]["payload"]["alpha"]) == ["y", "x"]
     assert doc["ingest"] == {
+        "ingest_run_id": "run-1",
         "run_id": "run-1",
         "page": 3,
         "part": "series-2210",
         "sha256": hashlib.sha256(payload).hexdigest(),
         "bytes_uncompressed": len(payload),
         "code_version": "0.1.0",
+        "notes": "raw page 3",
     }
 
 
@@ -410,3 +413,16 @@ def test_factory_picks_s3_when_a_bucket_is_set(monkeypatch: pytest.MonkeyPatch) 
     assert store.describe() == (
         "s3://my-bronze/raw/usajobs (endpoint=http://127.0.0.1:9, region=eu-west-1)"
     )
+
+
+def test_readers_take_the_run_id_under_either_name() -> None:
+    new = read_envelope(_envelope(b'{"a": 1}'))
+    assert new.run_id == "run-1"
+    old = Envelope(request={}, response={"payload": {}}, ingest={"run_id": "run-0"})
+    assert old.run_id == "run-0"
+    assert Envelope(request={}, response={"payload": {}}).run_id is None
+
+
+@needs_fixtures
+def test_the_seeds_envelopes_name_their_run_as_ingest_run_id() -> None:
+    assert read_envelope(ENVELOPE_FIXTURE.read_bytes()).run_id == "local-manual"

@@ -19,14 +19,20 @@ from psycopg.rows import dict_row
 from psycopg.types.json import Jsonb
 
 from tasman_etl.errors import DatabaseError
+from tasman_etl.redact import scrub, scrub_obj
 from tasman_etl.transform import (
+    BTREE_TEXT_CHARS,
     CATEGORY_COLUMNS,
+    CONTROL_NUMBER_CHARS,
     DETAILS_COLUMNS,
     GRADE_COLUMNS,
     HIRING_PATH_COLUMNS,
     JOB_COLUMNS,
     LOCATION_COLUMNS,
+    REASON_CHARS,
     PageRows,
+    QuarantineRow,
+    cut,
 )
 
 __all__ = [
@@ -221,50 +227,160 @@ def load_page_rows(
     inserted and changed jobs only; unchanged jobs (`rows.unchanged`, or equal after all)
     only get `last_seen_at` bumped. Idempotent: loading the same rows again inserts and
     updates nothing.
+
+    When PostgreSQL refuses the page for what an item holds (a data exception, a
+    constraint, a program limit such as an index entry or a tsvector too large), each
+    item is tried alone, in a transaction rolled back afterwards: the items refused are
+    moved to `rows.quarantine` with the database's reason (`rows` is updated in place, so
+    the caller's counts and logs see them) and the page is loaded without them. Any other
+    error (connection lost, a page-wide refusal) raises DatabaseError; nothing was written.
+    """
+    extra = extra_ledger or {}
+    try:
+        return _load_page(conn, rows, record, seen_at, extra)
+    except psycopg.Error as exc:
+        if not _refused_for_an_item(conn, exc):
+            raise DatabaseError(_load_failed(record, exc)) from exc
+        first = exc
+    try:
+        refused = _refused_items(conn, rows, record, seen_at)
+        if not refused:  # no item alone explains it
+            raise DatabaseError(_load_failed(record, first)) from first
+        _quarantine_refused(rows, refused)
+        return _load_page(conn, rows, record, seen_at, extra)
+    except psycopg.Error as exc:
+        raise DatabaseError(_load_failed(record, exc)) from exc
+
+
+def _load_failed(record: PageRecord, exc: psycopg.Error) -> str:
+    text = f"{type(exc).__name__}: {exc}".strip()
+    if len(text) > 1_000:  # a refused value may be quoted in the message
+        text = text[:997] + "..."
+    return f"loading {record.page_key} of run {record.run_id} failed: {text}"
+
+
+# SQLSTATE classes of errors an item's values can cause: data exception (22), integrity
+# constraint violation (23), program limit exceeded (54: index row size, tsvector size).
+_ITEM_ERROR_CLASSES = frozenset({"22", "23", "54"})
+
+
+def _refused_for_an_item(conn: Conn, exc: psycopg.Error) -> bool:
+    """Whether `exc` may come from one item's values (and the connection is still usable)."""
+    state = exc.sqlstate or ""
+    return state[:2] in _ITEM_ERROR_CLASSES and not conn.closed and not conn.broken
+
+
+def _load_page(
+    conn: Conn,
+    rows: PageRows,
+    record: PageRecord,
+    seen_at: datetime,
+    extra: Mapping[str, Any],
+) -> LoadCounts:
+    params = {"seen": seen_at, "run": record.run_id}
+    with conn.transaction(), conn.cursor() as cur:
+        # ON COMMIT DROP only fires at a real commit; inside an outer transaction the
+        # previous page's staging tables may still exist.
+        cur.execute(_DROP_STAGING)
+        inserted_ids, updated_ids, unchanged = _write_silver(conn, cur, rows, params)
+        if record.scope_hash and rows.control_numbers:
+            cur.execute(
+                _SEEN_IN_SCOPE,
+                {**params, "scope": record.scope_hash, "cns": rows.control_numbers},
+            )
+        quarantined = _write_quarantine(cur, rows, record)
+        counts = LoadCounts(len(inserted_ids), len(updated_ids), unchanged, quarantined)
+        _write_page_ledger(cur, record, rows, counts, extra)
+    return counts
+
+
+def _write_silver(
+    conn: Conn, cur: psycopg.Cursor[Any], rows: PageRows, params: Mapping[str, Any]
+) -> tuple[list[int], list[int], int]:
+    """Jobs, children and versions of a page; (inserted ids, updated ids, unchanged)."""
+    ids, inserted_ids, updated_ids = _write_jobs(conn, cur, rows, params)
+    touched = [cn for cn in rows.control_numbers if cn not in ids]
+    unchanged = 0
+    if touched:
+        cur.execute(_TOUCH_UNCHANGED, {**params, "cns": touched})
+        unchanged = cur.rowcount
+    if ids:
+        if updated_ids:
+            for table in _CHILD_TABLE_NAMES:
+                cur.execute(
+                    sql.SQL("DELETE FROM {} WHERE job_id = ANY(%s)").format(sql.Identifier(table)),
+                    (updated_ids,),
+                )
+        for table, attr, columns in _CHILD_TABLES:
+            _copy(
+                cur,
+                table,
+                ("job_id", *columns[1:]),
+                ((ids[r[0]], *r[1:]) for r in getattr(rows, attr) if r[0] in ids),
+            )
+        cur.execute(_OPEN_VERSIONS, {**params, "ids": list(ids.values())})
+    return inserted_ids, updated_ids, unchanged
+
+
+def _one_item_pages(rows: PageRows) -> Iterator[PageRows]:
+    """The page's job rows as one-item pages (with their children), in page order."""
+    children: dict[str, dict[str, list[tuple[Any, ...]]]] = {}
+    for _, attr, _ in _CHILD_TABLES:
+        for row in getattr(rows, attr):
+            children.setdefault(row[0], {}).setdefault(attr, []).append(row)
+    for job in rows.jobs:
+        cn = job[0]
+        one = PageRows(jobs=[job], control_numbers=[cn], new={cn} & rows.new)
+        for attr, own in children.get(cn, {}).items():
+            setattr(one, attr, own)
+        yield one
+
+
+def _refused_items(
+    conn: Conn, rows: PageRows, record: PageRecord, seen_at: datetime
+) -> dict[str, str]:
+    """Control number -> the database's reason, for each item refused when loaded alone.
+
+    Every item is written in a savepoint of one transaction that is rolled back: nothing
+    stays. An error that is not about an item (e.g. the connection is lost) propagates.
     """
     params = {"seen": seen_at, "run": record.run_id}
-    try:
-        with conn.transaction(), conn.cursor() as cur:
-            # ON COMMIT DROP only fires at a real commit; inside an outer transaction the
-            # previous page's staging tables may still exist.
-            cur.execute(_DROP_STAGING)
-            ids, inserted_ids, updated_ids = _write_jobs(conn, cur, rows, params)
-            touched = [cn for cn in rows.control_numbers if cn not in ids]
-            unchanged = 0
-            if touched:
-                cur.execute(_TOUCH_UNCHANGED, {**params, "cns": touched})
-                unchanged = cur.rowcount
-            if ids:
-                if updated_ids:
-                    for table in _CHILD_TABLE_NAMES:
-                        cur.execute(
-                            sql.SQL("DELETE FROM {} WHERE job_id = ANY(%s)").format(
-                                sql.Identifier(table)
-                            ),
-                            (updated_ids,),
-                        )
-                for table, attr, columns in _CHILD_TABLES:
-                    _copy(
-                        cur,
-                        table,
-                        ("job_id", *columns[1:]),
-                        ((ids[r[0]], *r[1:]) for r in getattr(rows, attr) if r[0] in ids),
-                    )
-                cur.execute(_OPEN_VERSIONS, {**params, "ids": list(ids.values())})
-            if record.scope_hash and rows.control_numbers:
-                cur.execute(
-                    _SEEN_IN_SCOPE,
-                    {**params, "scope": record.scope_hash, "cns": rows.control_numbers},
+    refused: dict[str, str] = {}
+    with conn.transaction(force_rollback=True), conn.cursor() as cur:
+        for one in _one_item_pages(rows):
+            try:
+                with conn.transaction():
+                    cur.execute(_DROP_STAGING)
+                    _write_silver(conn, cur, one, params)
+            except psycopg.Error as exc:
+                if not _refused_for_an_item(conn, exc):
+                    raise
+                refused[one.control_numbers[0]] = (
+                    f"PostgreSQL refused the item ({exc.sqlstate}): "
+                    f"{exc.diag.message_primary or exc}"
                 )
-            quarantined = _write_quarantine(cur, rows, record)
-            counts = LoadCounts(len(inserted_ids), len(updated_ids), unchanged, quarantined)
-            _write_page_ledger(cur, record, rows, counts, extra_ledger or {})
-    except psycopg.Error as exc:
-        raise DatabaseError(
-            f"loading {record.page_key} of run {record.run_id} failed: "
-            f"{type(exc).__name__}: {exc}".strip()
-        ) from exc
-    return counts
+    return refused
+
+
+_RAW_JSON = JOB_COLUMNS.index("raw_json")
+
+
+def _quarantine_refused(rows: PageRows, refused: Mapping[str, str]) -> None:
+    """Move the refused items of `rows` to its quarantine (in place)."""
+    for job in rows.jobs:
+        cn = job[0]
+        if cn not in refused:
+            continue
+        index = rows.item_index.get(cn)
+        reason = refused[cn]
+        if index is None:  # rows built without item indexes: keep the key unique anyway
+            index, reason = -1, f"{reason} [control number {cn}]"
+        rows.quarantine.append(QuarantineRow(index, cn, reason, job[_RAW_JSON]))
+    rows.jobs = [r for r in rows.jobs if r[0] not in refused]
+    for _, attr, _ in _CHILD_TABLES:
+        setattr(rows, attr, [r for r in getattr(rows, attr) if r[0] not in refused])
+    rows.control_numbers = [cn for cn in rows.control_numbers if cn not in refused]
+    rows.new -= refused.keys()
 
 
 def _write_jobs(
@@ -323,8 +439,8 @@ def _write_quarantine(cur: psycopg.Cursor[Any], rows: PageRows, record: PageReco
                 record.page_key,
                 record.sha256,
                 q.item_index,
-                q.control_number,
-                q.reason,
+                cut(q.control_number, CONTROL_NUMBER_CHARS),
+                cut(q.reason, REASON_CHARS),  # part of quarantine_item_idx (a btree)
                 q.raw_text if q.storable else None,
                 None if q.storable else q.raw_text,
             )
@@ -426,7 +542,7 @@ def record_page(
                     "sha256": record.sha256,
                     "items": items,
                     "attempts": attempts,
-                    "error": error,
+                    "error": scrub(error) if error else error,
                     "dq": Jsonb(dict(dq)) if dq else None,
                     "fetched_at": record.fetched_at,
                 },
@@ -475,7 +591,13 @@ def finish_run(
             conn.execute(
                 "UPDATE ingest_run SET status = %s, finished_at = now(), summary = %s, "
                 "complete = %s, error = %s WHERE run_id = %s",
-                (status, Jsonb(dict(summary)), complete, error, run_id),
+                (
+                    status,
+                    Jsonb(scrub_obj(dict(summary))),
+                    complete,
+                    scrub(error) if error else error,
+                    run_id,
+                ),
             )
     except psycopg.Error as exc:
         raise DatabaseError(f"cannot close run {run_id}: {exc}") from exc
@@ -519,6 +641,22 @@ def list_pages(conn: Conn, run_id: str) -> list[dict[str, Any]]:
         return list(cur.fetchall())
 
 
+def captured_sha256(conn: Conn, run_id: str, part: str, page: int) -> tuple[bool, str | None]:
+    """What the run that captured a page recorded of it: ``(row exists, payload SHA-256)``.
+
+    The SHA-256 is that of the payload bytes as received (NULL when the page failed, or the
+    run stopped, before its hash was recorded).
+    """
+    try:
+        row = conn.execute(
+            "SELECT sha256 FROM ingest_page WHERE run_id = %s AND part = %s AND page = %s",
+            (run_id, part, page),
+        ).fetchone()
+    except psycopg.Error as exc:
+        raise DatabaseError(f"cannot read the ledger of run {run_id}: {exc}") from exc
+    return (row is not None, row[0] if row else None)
+
+
 def upsert_codelist(
     conn: Conn,
     name: str,
@@ -541,7 +679,7 @@ def upsert_codelist(
     rows = [
         (
             name,
-            v["code"],
+            _code(v["code"]),
             v.get("value"),
             v.get("last_modified"),
             bool(v.get("is_disabled")),
@@ -568,6 +706,11 @@ def upsert_codelist(
     except psycopg.Error as exc:
         raise DatabaseError(f"storing codelist {name} failed: {exc}") from exc
     return len(rows)
+
+
+def _code(code: Any) -> Any:
+    """A codelist code as stored: cut to `BTREE_TEXT_CHARS` (the primary key is a btree)."""
+    return cut(code, BTREE_TEXT_CHARS) if isinstance(code, str) else code
 
 
 def _dedupe_codes(rows: list[tuple[Any, ...]]) -> Iterator[tuple[Any, ...]]:
@@ -673,6 +816,29 @@ def page_statuses(conn: Conn, run_id: str) -> dict[str, str]:
         "SELECT page_key, status FROM ingest_page WHERE run_id = %s", (run_id,)
     ).fetchall()
     return {r[0]: r[1] for r in rows}
+
+
+def page_control_numbers(conn: Conn, run_id: str, key: str) -> set[str]:
+    """The valid control numbers the ledger holds for one page of a run."""
+    row = conn.execute(
+        "SELECT control_numbers FROM ingest_page WHERE run_id = %s AND page_key = %s",
+        (run_id, key),
+    ).fetchone()
+    return set(row[0] or ()) if row else set()
+
+
+def record_capture(conn: Conn, run_id: str, key: str, bronze_key: str, sha256: str) -> None:
+    """Note where a page went in bronze and its payload hash, unless the ledger has one."""
+    try:
+        conn.execute(
+            "UPDATE ingest_page SET sha256 = %s, bronze_key = %s "
+            "WHERE run_id = %s AND page_key = %s AND sha256 IS NULL",
+            (sha256, bronze_key, run_id, key),
+        )
+        if not conn.autocommit:
+            conn.commit()
+    except psycopg.Error as exc:
+        raise DatabaseError(f"cannot record the capture of {key} in run {run_id}: {exc}") from exc
 
 
 def update_partition_counts(conn: Conn, run_id: str) -> list[dict[str, Any]]:

@@ -31,13 +31,22 @@ import structlog
 
 from tasman_etl import __version__
 from tasman_etl.config import DEFAULT_API_BASE
-from tasman_etl.errors import ConfigError, FatalFetchError, RetriableFetchError
+from tasman_etl.errors import ConfigError, FatalFetchError, FetchError, RetriableFetchError
+from tasman_etl.http.bounded import (
+    DEFAULT_MAX_BODY_BYTES,
+    Bounds,
+    Stopped,
+    bounded_get,
+    guarded_transport,
+)
 from tasman_etl.http.usajobs import (
+    DEADLINE_FACTOR,
     HTTPX_ERRORS,
     RateLimiter,
     Retrier,
     inspect_response,
     map_httpx_error,
+    stopped,
 )
 
 __all__ = [
@@ -199,6 +208,9 @@ class CodelistClient:
         clock: Callable[[], float] = time.monotonic,
         rng: random.Random | None = None,
         limiter: RateLimiter | None = None,
+        deadline_s: float | None = None,
+        max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
+        stop: threading.Event | None = None,
     ) -> None:
         if not api_base.startswith(("http://", "https://")):
             raise ConfigError("codelist API base must start with http:// or https://")
@@ -206,13 +218,20 @@ class CodelistClient:
         self.ttl_s = ttl_s
         self._clock = clock
         self._limiter = limiter
+        self._sleep = sleep
+        self._bounds = Bounds(
+            deadline_s=deadline_s if deadline_s is not None else DEADLINE_FACTOR * timeout_s,
+            max_body_bytes=max_body_bytes,
+            stop=stop,
+        )
         self._http = httpx.Client(
             headers={
                 "User-Agent": user_agent or f"tasman-etl/{__version__}",
                 "Accept": "application/json",
+                "Accept-Encoding": "gzip, deflate",
             },
             timeout=httpx.Timeout(timeout_s),
-            transport=transport,
+            transport=transport if transport is not None else guarded_transport(),
             follow_redirects=False,
         )
         self._retrier = Retrier(
@@ -272,9 +291,13 @@ class CodelistClient:
             self.requests += 1
         what = f"codelist {name}"
         try:
-            response = self._http.get(self.url(name))
+            _, response = bounded_get(self._http, self.url(name), self._bounds)
         except HTTPX_ERRORS as exc:
             raise map_httpx_error(exc, what=what) from exc
+        except Stopped:
+            raise stopped(self._sleep, what) from None
+        except FetchError as exc:  # deadline passed, body over the cap or not decodable
+            raise type(exc)(f"{what}: {exc}") from exc
         payload, error = inspect_response(response, expect_key="CodeList")
         if error is not None:
             if isinstance(error, RetriableFetchError):

@@ -11,7 +11,11 @@ Pieces, from the wire up:
   by every request of a client. Every wait goes through the injected ``sleep``.
 - ``RateLimiter`` spaces all requests, retries included, ``1 / requests_per_second`` apart.
 - ``UsajobsClient.fetch_page`` returns a ``Page``: the raw body and parsed payload with the
-  request params and allow-listed response headers (never request headers: no key).
+  request params and allow-listed response headers (never request headers: no key). Every
+  request is bounded (``bounded.py``): a deadline for the whole answer (retriable), a body cap
+  on the wire and decompressed (fatal), and the stop event polled between reads.
+- Header values are the server's to write: ``Retry-After``/``Date`` that cannot be read are
+  ignored, never raised.
 - ``plan_search`` fetches page 1 and, when the query hits the 10,000-row cap, splits it by
   occupational series then organization (see ``partition.py``) into a ``SearchPlan``.
 """
@@ -21,6 +25,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
+import math
 import random
 import threading
 import time
@@ -37,7 +42,7 @@ import tenacity
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 
 from tasman_etl import __version__
-from tasman_etl.config import DEFAULT_API_BASE
+from tasman_etl.config import DEFAULT_API_BASE, check_base_url, check_header_value
 from tasman_etl.errors import (
     AuthError,
     ConfigError,
@@ -45,6 +50,13 @@ from tasman_etl.errors import (
     FetchError,
     RetriableFetchError,
     TasmanError,
+)
+from tasman_etl.http.bounded import (
+    DEFAULT_MAX_BODY_BYTES,
+    Bounds,
+    Stopped,
+    bounded_get,
+    guarded_transport,
 )
 from tasman_etl.http.partition import (
     CAP,
@@ -91,6 +103,8 @@ T = TypeVar("T")
 SEARCH_PATH = "/api/search"
 ACCEPT = "application/hr+json, application/json"
 MAX_RESULTS_PER_PAGE = 500
+DEADLINE_FACTOR = 10.0
+"""Without ``HTTP_DEADLINE_S``, a request may take this many times ``HTTP_TIMEOUT_S`` in all."""
 SERIES_CODELIST = "occupationalseries"
 ORGANIZATION_CODELIST = "agencysubelements"
 
@@ -202,6 +216,10 @@ class ClientConfig(BaseModel):
     auth_key: SecretStr | None = None
     user_agent: str | None = None
     timeout_s: float = Field(default=30.0, gt=0)
+    deadline_s: float | None = Field(default=None, gt=0)
+    """Whole-request deadline (connect, headers, body); None = ``DEADLINE_FACTOR`` x timeout."""
+    max_body_bytes: int = Field(default=DEFAULT_MAX_BODY_BYTES, ge=1)
+    """Cap of a response body, on the wire and decompressed."""
     max_attempts: int = Field(default=6, ge=1)
     retry_budget: int = Field(default=500, ge=0)
     requests_per_second: float = Field(default=2.0, gt=0)
@@ -212,9 +230,24 @@ class ClientConfig(BaseModel):
     @field_validator("api_base")
     @classmethod
     def _base(cls, value: str) -> str:
-        if not value.startswith(("http://", "https://")):
-            raise ValueError("must start with http:// or https://")
-        return value.rstrip("/")
+        # No credentials, query or fragment: the endpoint is stored in bronze and the ledger.
+        return check_base_url(value)
+
+    @field_validator("auth_key", "user_agent", mode="before")
+    @classmethod
+    def _header_value(cls, value: Any) -> Any:
+        # Surrounding whitespace stripped, control characters refused (never echoed).
+        raw = value.get_secret_value() if isinstance(value, SecretStr) else value
+        if not isinstance(raw, str):
+            return value
+        return check_header_value(raw) or None
+
+    @property
+    def request_deadline_s(self) -> float:
+        """The deadline of one request: ``deadline_s``, or ``DEADLINE_FACTOR`` x ``timeout_s``."""
+        if self.deadline_s is not None:
+            return self.deadline_s
+        return DEADLINE_FACTOR * self.timeout_s
 
     @classmethod
     def from_settings(cls, settings: Settings) -> ClientConfig:
@@ -224,6 +257,8 @@ class ClientConfig(BaseModel):
             auth_key=settings.usajobs_auth_key,
             user_agent=settings.usajobs_user_agent,
             timeout_s=settings.http_timeout_s,
+            deadline_s=settings.http_deadline_s,
+            max_body_bytes=settings.http_max_body_bytes,
             max_attempts=settings.max_attempts,
             retry_budget=settings.retry_budget,
             requests_per_second=settings.requests_per_second,
@@ -294,8 +329,17 @@ def parse_retry_after(value: str | None, *, now: datetime | None = None) -> floa
 
     Returns None when absent, unparsable, zero or in the past (= "use backoff").
     ``now`` is the reference for dates (the response's ``Date`` header when known).
+    Never raises: a header is the server's to write, so any value that cannot be read
+    (``OverflowError`` from a zone offset of 20 digits, a year out of range...) is ignored.
     """
-    if value is None:
+    try:
+        return _retry_after_seconds(value, now)
+    except Exception:  # any unreadable header value means "no hint"
+        return None
+
+
+def _retry_after_seconds(value: str | None, now: datetime | None) -> float | None:
+    if not isinstance(value, str):
         return None
     text = value.strip()
     if not text:
@@ -303,27 +347,35 @@ def parse_retry_after(value: str | None, *, now: datetime | None = None) -> floa
     try:
         seconds = float(text)
     except ValueError:
-        try:
-            when = parsedate_to_datetime(text)
-        except (TypeError, ValueError, IndexError):
+        when = _http_date(text)
+        if when is None:
             return None
-        if when.tzinfo is None:
-            when = when.replace(tzinfo=UTC)
         seconds = (when - (now or datetime.now(UTC))).total_seconds()
-    if seconds != seconds or seconds <= 0:  # NaN or not in the future
+    if math.isnan(seconds) or seconds <= 0:  # NaN or not in the future
         return None
     return seconds
 
 
-def _response_date(response: httpx.Response) -> datetime | None:
-    raw = response.headers.get("date")
-    if not raw:
-        return None
+def _http_date(text: str) -> datetime | None:
+    """An HTTP-date as an aware datetime (zone-less = UTC), or None; never raises."""
     try:
-        when = parsedate_to_datetime(raw)
-    except (TypeError, ValueError, IndexError):
+        when = parsedate_to_datetime(text)
+        if when.tzinfo is None:
+            when = when.replace(tzinfo=UTC)
+        when.utcoffset()  # offsets beyond a day fail here, not later in arithmetic
+    except Exception:  # any unreadable header value is ignored
         return None
-    return when if when.tzinfo is not None else when.replace(tzinfo=UTC)
+    return when
+
+
+def _response_date(response: httpx.Response) -> datetime | None:
+    try:
+        raw = response.headers.get("date")
+    except Exception:  # a header that cannot be read is no header
+        return None
+    if not isinstance(raw, str) or not raw.strip():
+        return None
+    return _http_date(raw)
 
 
 def _credentials_hint(status: int) -> str:
@@ -435,6 +487,16 @@ def map_httpx_error(exc: Exception, *, what: str = "request") -> TasmanError:
         if isinstance(exc, kind):
             return target(f"{what}: {description}: {type(exc).__name__}: {scrub(str(exc))}")
     return FatalFetchError(f"{what}: unexpected error {type(exc).__name__}: {scrub(str(exc))}")
+
+
+def stopped(sleep: Callable[[float], None], what: str) -> BaseException:
+    """The error for a request ended by the stop event: whatever the injected ``sleep``
+    raises when a stop is requested (the runner's ``RunAborted``), else a fatal error."""
+    try:
+        sleep(0.0)
+    except BaseException as exc:  # the caller's abort signal, passed on
+        return exc
+    return FatalFetchError(f"{what}: stopped while the request was in flight")
 
 
 # --------------------------------------------------------------------------- retry & rate
@@ -634,22 +696,26 @@ class UsajobsClient:
         sleep: Callable[[float], None] = time.sleep,
         clock: Callable[[], float] = time.monotonic,
         rng: random.Random | None = None,
+        stop: threading.Event | None = None,
     ) -> None:
         self.config = config
         self._clock = clock
+        self._sleep = sleep
+        self._stop = stop
         key = config.auth_key.get_secret_value() if config.auth_key is not None else None
         register_secret(key)
         headers = {
             "Host": httpx.URL(config.api_base).netloc.decode("ascii"),
             "User-Agent": config.user_agent or f"tasman-etl/{__version__}",
             "Accept": ACCEPT,
+            "Accept-Encoding": "gzip, deflate",  # what the body cap can decode in bounded steps
         }
         if key:
             headers["Authorization-Key"] = key
         self._http = httpx.Client(
             headers=headers,
             timeout=httpx.Timeout(config.timeout_s),
-            transport=transport,
+            transport=transport if transport is not None else guarded_transport(),
             follow_redirects=False,
         )
         self._limiter = RateLimiter(config.requests_per_second, clock=clock, sleep=sleep)
@@ -718,6 +784,13 @@ class UsajobsClient:
             on_retry=on_retry,
         )
 
+    def _bounds(self) -> Bounds:
+        return Bounds(
+            deadline_s=self.config.request_deadline_s,
+            max_body_bytes=self.config.max_body_bytes,
+            stop=self._stop,
+        )
+
     def _attempt(self, params: dict[str, str], *, page: int, part: str | None, what: str) -> Page:
         self._limiter.acquire()
         sent_at = _utcnow()
@@ -725,11 +798,19 @@ class UsajobsClient:
         with self._lock:
             self._requests += 1
         try:
-            response = self._http.get(self.endpoint, params=params)
+            headers, response = bounded_get(
+                self._http, self.endpoint, self._bounds(), params=params
+            )
         except HTTPX_ERRORS as exc:
             with self._lock:
                 self._transport_errors += 1
             raise map_httpx_error(exc, what=what) from exc
+        except Stopped:
+            raise stopped(self._sleep, what) from None
+        except FetchError as exc:  # deadline passed, body over the cap or not decodable
+            with self._lock:
+                self._transport_errors += 1
+            raise type(exc)(f"{what}: {exc}") from exc
         received_at = _utcnow()
         with self._lock:
             key = str(response.status_code)
@@ -746,7 +827,7 @@ class UsajobsClient:
             sent_at=sent_at,
             received_at=received_at,
             status=response.status_code,
-            headers=safe_headers(response.headers),
+            headers=safe_headers(headers),
             body=response.content,
             payload=payload,
         )

@@ -12,6 +12,10 @@ partial run, a `load`) is not marked: that sighting says it is still posted.
 Reappearing clears the mark: the loader sets ``inactive_since = NULL`` on every job
 it sees.
 
+A guard bounds the damage of an answer that looked complete but was not: when more than
+``max_share`` of the scope's active jobs would be retired at once, nothing is marked and
+the result says why (``inactive_guard``); the runner then keeps the run incomplete.
+
 Wire it as `execute_run`'s ``on_complete``::
 
     on_complete=lambda conn, run_id, status: mark_inactive(
@@ -41,6 +45,15 @@ _WINDOW = """
      LIMIT %(n)s
 """
 
+# The scope's active jobs, and how many of them the window would retire (as in _MARK).
+_COUNT = """
+    SELECT count(*),
+           count(*) FILTER (WHERE s.last_seen_run_id <> ALL (%(window)s)
+                              AND j.last_seen_at < %(since)s)
+      FROM job_scope AS s JOIN job AS j ON j.job_id = s.job_id
+     WHERE s.scope_hash = %(scope)s AND j.inactive_since IS NULL
+"""
+
 _MARK = """
     UPDATE job AS j
        SET inactive_since = now()
@@ -54,12 +67,19 @@ _MARK = """
 
 
 def mark_inactive(
-    conn: psycopg.Connection[Any], run_id: str, scope_hash: str, after_runs: int
-) -> dict[str, int]:
+    conn: psycopg.Connection[Any],
+    run_id: str,
+    scope_hash: str,
+    after_runs: int,
+    *,
+    max_share: float = 1.0,
+) -> dict[str, Any]:
     """Mark the scope's jobs absent from its last ``after_runs`` complete runs inactive.
 
     Call it only after a complete run (``run_id``, of scope ``scope_hash``). Returns
-    ``{"marked_inactive": n}`` for the run summary.
+    ``{"marked_inactive": n}`` for the run summary; when more than ``max_share`` of the
+    scope's active jobs would go at once, marks nothing and adds ``"inactive_guard"``
+    (the reason) instead.
     """
     if after_runs < 1:
         raise ConfigError(f"INACTIVE_AFTER_RUNS must be at least 1, got {after_runs}")
@@ -76,14 +96,22 @@ def mark_inactive(
                     after_runs=after_runs,
                 )
                 return {"marked_inactive": 0}
-            marked = conn.execute(
-                _MARK,
-                {
-                    "scope": scope_hash,
-                    "window": [row[0] for row in window],
-                    "since": min(row[1] for row in window),
-                },
-            ).rowcount
+            params = {
+                "scope": scope_hash,
+                "window": [row[0] for row in window],
+                "since": min(row[1] for row in window),
+            }
+            counted = conn.execute(_COUNT, params).fetchone()
+            active, absent = (int(counted[0]), int(counted[1])) if counted else (0, 0)
+            if absent and max_share < 1.0 and absent > max_share * active:
+                reason = (
+                    f"{absent} of the {active} active jobs of this search would be marked "
+                    f"inactive at once ({absent / active:.0%}; SHRINK_GUARD_SHARE allows "
+                    f"{max_share:.0%}): none was marked"
+                )
+                log.warning("inactive_guard", absent=absent, active=active, max_share=max_share)
+                return {"marked_inactive": 0, "inactive_guard": reason}
+            marked = conn.execute(_MARK, params).rowcount
     except psycopg.Error as exc:
         raise DatabaseError(f"marking inactive jobs after run {run_id} failed: {exc}") from exc
     log.info("jobs_marked_inactive", marked=marked, after_runs=after_runs)

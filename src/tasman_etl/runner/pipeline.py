@@ -23,11 +23,12 @@ from tasman_etl import __version__
 from tasman_etl.db.repository import (
     LoadCounts,
     PageRecord,
+    captured_sha256,
     load_page_rows,
     record_page,
     stored_hashes,
 )
-from tasman_etl.errors import StorageError
+from tasman_etl.errors import BronzeIntegrityError, StorageError
 from tasman_etl.storage.bronze import (
     BronzeKey,
     BronzeStore,
@@ -45,6 +46,7 @@ from tasman_etl.transform import (
 )
 
 __all__ = [
+    "CaptureMismatchError",
     "GateOutcome",
     "PageGate",
     "PageIngestor",
@@ -123,6 +125,8 @@ class RunStats:
     failed_pages: int = 0
     held_pages: int = 0
     errors: list[str] = field(default_factory=list)
+    unverified: list[str] = field(default_factory=list)
+    """Bronze objects loaded without a capture hash in the ledger to check them against."""
     unknown_keys: Counter[str] = field(default_factory=Counter)
     seen: set[str] = field(default_factory=set)
     started: float = field(default_factory=time.monotonic)
@@ -156,10 +160,22 @@ class RunStats:
         out["phase_times"] = self.phase_times()
         if self.unknown_keys:
             out["unknown_keys"] = dict(sorted(self.unknown_keys.items()))
+        if self.unverified:
+            out["unverified_pages"] = len(self.unverified)
+            out["unverified"] = self.unverified[:20]
         if self.errors:
             out["errors"] = self.errors[:20]
         out.update(extra)
         return out
+
+
+class CaptureMismatchError(BronzeIntegrityError):
+    """A bronze object's payload SHA-256 is not the one the ledger recorded at capture.
+
+    The object may be intact by its own checksums (sidecar or S3 metadata, `ingest.sha256`)
+    and still not be the page that was captured: it was rewritten consistently. The ledger
+    is the witness kept apart from the object, so it wins.
+    """
 
 
 @dataclass(frozen=True)
@@ -177,6 +193,8 @@ class PageSource:
     payload_bytes: bytes
     payload: Mapping[str, Any]
     source: str
+    notes: str | None = None
+    """What the page is, for the bronze envelope (``raw page 3 of 10``)."""
 
 
 @dataclass(frozen=True)
@@ -267,6 +285,7 @@ class PageIngestor:
             part=src.part,
             code_version=__version__,
             payload=src.payload,
+            notes=src.notes,
         )
 
     def ingest(
@@ -467,25 +486,53 @@ class PageIngestor:
         """Load a page from bronze (no network): used by `replay` and `--resume`.
 
         `replay` files pages of other runs under its own run id: it passes a ledger page
-        number and key of its own.
+        number and key of its own. The object must carry the payload SHA-256 the ledger
+        recorded when the page was captured (`verify_capture`); if not, it raises
+        `CaptureMismatchError` and nothing of it is loaded.
         """
         envelope = read_envelope(self.store.get(key))
+        sha = envelope.ingest.get("sha256")
+        claimed = sha if isinstance(sha, str) else None
+        self.verify_capture(key, claimed)
         payload = envelope.payload
         if not isinstance(payload, Mapping):
             raise ValueError(f"{key.path}: payload is not a JSON object")
         seen = parse_timestamp(envelope.response.get("received_at"), datetime.now(UTC))
-        sha = envelope.ingest.get("sha256")
         return self.load_payload(
             payload,
             page=ledger_page or key.page,
             part=None if ledger_key else key.part,
             source=key.path,
             bronze_key=key.path,
-            sha256=sha if isinstance(sha, str) else None,
+            sha256=claimed,
             seen_at=seen,
             fetched_at=seen,
             key=ledger_key,
         )
+
+    def verify_capture(self, key: BronzeKey, claimed: str | None) -> None:
+        """Check a bronze object against the ledger of the run that captured it.
+
+        The ledger's `ingest_page.sha256` is the SHA-256 of the payload bytes as received,
+        the same hash the object carries as `ingest.sha256` (and the store as its payload
+        checksum). A different or missing hash raises `CaptureMismatchError`. When the
+        ledger holds no hash for the page (no row: a wiped ledger or bronze copied from
+        elsewhere; or NULL: the run stopped or failed the page before recording it) there is
+        nothing to compare: the page loads, is logged `bronze_page_unverified` and counted
+        under `unverified` in the summary.
+        """
+        found, recorded = captured_sha256(self.conn, key.run_id, key.part or "", key.page)
+        if recorded is None:
+            why = "the ledger holds no hash for this page" if found else "no ledger row"
+            self.stats.unverified.append(key.path)
+            log.warning("bronze_page_unverified", key=key.path, reason=why)
+            return
+        if claimed != recorded:
+            shown = f"{claimed[:12]}..." if claimed else "none"
+            raise CaptureMismatchError(
+                f"bronze object {key.path} does not match the SHA-256 recorded at capture "
+                f"(ledger {recorded[:12]}..., object {shown}): refused, nothing loaded"
+            )
 
 
 def payload_bytes_of(payload: Any) -> bytes:

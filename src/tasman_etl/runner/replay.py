@@ -10,11 +10,24 @@ import psycopg
 import structlog
 
 from tasman_etl import __version__
-from tasman_etl.db.repository import PageRecord, finish_run, settle_source_page, start_run
+from tasman_etl.db.repository import (
+    PageRecord,
+    finish_run,
+    page_statuses,
+    record_page,
+    settle_source_page,
+    start_run,
+)
 from tasman_etl.errors import ConfigError, TasmanError
-from tasman_etl.runner.pipeline import PageGate, PageIngestor, new_run_id
+from tasman_etl.runner.pipeline import (
+    CaptureMismatchError,
+    PageGate,
+    PageIngestor,
+    new_run_id,
+    page_key,
+)
 from tasman_etl.runner.run import RunResult
-from tasman_etl.storage.bronze import BronzeStore
+from tasman_etl.storage.bronze import BronzeKey, BronzeStore
 
 __all__ = ["replay"]
 
@@ -34,6 +47,12 @@ def replay(
 
     A replayed page that loads also settles its source run's ledger row: a page held or
     failed there is marked loaded, with a note naming this replay.
+
+    Each object is checked against the payload SHA-256 its source run recorded at capture
+    (`PageIngestor.verify_capture`): a mismatch is a failed page of this replay (nothing of
+    it loads; the other pages go on) and, when the source run has not loaded that page, a
+    failed page there too, with the same reason. Objects the ledger holds no hash for load
+    and are listed under `unverified` in the summary.
     """
     keys = list(store.list(run_id=run_id, run_date=on_date))
     if not keys:
@@ -68,6 +87,11 @@ def replay(
                 settle_source_page(conn, key, rid)
         except ValueError as exc:
             log.warning("bronze_page_rejected", key=key.path, error=str(exc))
+        except CaptureMismatchError as exc:
+            ingestor.fail_page(
+                PageRecord(rid, ledger_key, "", number, key.path, key.path, None), str(exc)
+            )
+            _fail_source_page(conn, key, str(exc))
         except TasmanError as exc:
             ingestor.fail_page(
                 PageRecord(rid, ledger_key, "", number, key.path, key.path, None),
@@ -85,3 +109,22 @@ def replay(
     log.info("run_summary", **summary)
     structlog.contextvars.unbind_contextvars("run_id")
     return RunResult(rid, summary, failed)
+
+
+def _fail_source_page(conn: psycopg.Connection[Any], key: BronzeKey, error: str) -> None:
+    """Record a refused object in the run that captured it, unless that run loaded the page.
+
+    A page the source run loaded keeps `loaded`: what it loaded came from the bytes it
+    captured, before the object changed. This replay's own ledger row carries the refusal.
+    """
+    ledger_key = page_key(key.page, key.part)
+    status = page_statuses(conn, key.run_id).get(ledger_key)
+    if status is None or status in ("loaded", "skipped"):
+        return
+    record_page(
+        conn,
+        PageRecord(key.run_id, ledger_key, key.part or "", key.page, key.path, key.path, None),
+        status="failed",
+        error=error,
+        attempts=0,
+    )

@@ -16,7 +16,7 @@ import time
 from collections import deque
 from collections.abc import Callable, Mapping
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime
 from typing import Any
 
@@ -25,9 +25,12 @@ import structlog
 
 from tasman_etl import __version__
 from tasman_etl.db import repository as repo
+from tasman_etl.db import run_lock
 from tasman_etl.errors import AuthError, ConfigError, DatabaseError, FetchError, TasmanError
-from tasman_etl.http.partition import CAP
+from tasman_etl.http.partition import CAP, is_capped, page_count
 from tasman_etl.http.usajobs import Page, SearchPlan, SearchQuery, UsajobsClient
+from tasman_etl.redact import scrub_obj
+from tasman_etl.runner import plausible
 from tasman_etl.runner.pipeline import (
     PageGate,
     PageIngestor,
@@ -72,6 +75,12 @@ class RunOptions:
     concurrency: int = 1
     run_id: str | None = None
     resume: str | None = None
+    shrink_guard: float = 0.5
+    """Share of a scope's jobs that may vanish in one run before the result is not trusted."""
+    accept_shrink: bool = False
+    """Trust a result that shrank past `shrink_guard` (the scope really emptied)."""
+    run_max_age_s: float = 6 * 3600
+    """A run holding the search's lock longer than this may be taken over (RUN_MAX_AGE_S)."""
 
 
 @dataclass(frozen=True)
@@ -88,6 +97,36 @@ class _Part:
     key: str | None
     query: SearchQuery
     pages: int
+    total: int = 0
+    """`SearchResultCountAll` when the partition (or its sweep) was planned."""
+    over_cap: bool = False
+
+
+HEARTBEAT_S = 30.0
+"""How often a working run refreshes `ingest_run.heartbeat_at`."""
+
+SWEEP_MARK = "sweep"
+MAX_SWEEPS = 3
+"""Sweeps of a partition whose rows moved while it was paged, before it counts as
+under-collected (the first sweep included)."""
+
+
+def sweep_key(base: str | None, sweep: int) -> str | None:
+    """The partition key of a partition's `sweep`-th sweep: ``p001.sweep2``, or ``sweep2``."""
+    if sweep <= 1:
+        return base
+    return f"{base}.{SWEEP_MARK}{sweep}" if base else f"{SWEEP_MARK}{sweep}"
+
+
+def split_sweep(key: str | None) -> tuple[str, int]:
+    """``(base partition, sweep number)`` of a partition key (``''`` for an unsplit search)."""
+    key = key or ""
+    base, dot, last = key.rpartition(".")
+    if not dot:
+        base, last = "", key
+    if last.startswith(SWEEP_MARK) and last[len(SWEEP_MARK) :].isdigit():
+        return base, int(last[len(SWEEP_MARK) :])
+    return key, 1
 
 
 @dataclass(frozen=True)
@@ -114,15 +153,29 @@ def _reconnector(conn: psycopg.Connection[Any]) -> Callable[[], psycopg.Connecti
     return connect
 
 
-def _locked_lookup(conn: psycopg.Connection[Any]) -> Callable[[list[str]], Mapping[str, str]]:
-    """`stored_hashes` on a connection shared by the fetch threads (one query at a time)."""
-    lock = threading.Lock()
+class _SideConn:
+    """A second connection shared by the fetch threads, one statement at a time."""
 
-    def lookup(control_numbers: list[str]) -> Mapping[str, str]:
-        with lock:
-            return repo.stored_hashes(conn, control_numbers)
+    def __init__(self, conn: psycopg.Connection[Any]) -> None:
+        self.conn = conn
+        self.lock = threading.Lock()
 
-    return lookup
+    def lookup(self, control_numbers: list[str]) -> Mapping[str, str]:
+        """`stored_hashes`: which items the database holds, with their content hashes."""
+        with self.lock:
+            return repo.stored_hashes(self.conn, control_numbers)
+
+    def note_capture(self, run_id: str, key: str, bronze_key: str, sha256: str) -> None:
+        """Record a page's payload hash in the ledger as soon as it is in bronze.
+
+        `--resume` checks bronze pages against it, including pages captured but not loaded
+        before the process died. Best effort: the load records the hash again.
+        """
+        try:
+            with self.lock:
+                repo.record_capture(self.conn, run_id, key, bronze_key, sha256)
+        except (DatabaseError, psycopg.Error) as exc:
+            log.warning("capture_not_recorded", page_key=key, error=str(exc)[:300])
 
 
 def interruptible_sleep(stop: threading.Event) -> Callable[[float], None]:
@@ -165,7 +218,10 @@ def _skeleton(payload: dict[str, Any]) -> dict[str, Any]:
     return {**payload, "SearchResult": result}
 
 
-def _source(page: Page) -> PageSource:
+def _source(page: Page, pages: int | None = None) -> PageSource:
+    notes = f"raw page {page.page}" + (f" of {pages}" if pages else "")
+    if page.part:
+        notes += f", partition {page.part}"
     return PageSource(
         page=page.page,
         part=page.part,
@@ -178,6 +234,7 @@ def _source(page: Page) -> PageSource:
         payload_bytes=page.body,
         payload=page.payload,
         source=page.endpoint,
+        notes=notes,
     )
 
 
@@ -190,7 +247,7 @@ class _Runner:
         opts: RunOptions,
         stop: threading.Event,
         progress: Callable[[int, int, str], None] | None,
-        lookup: Callable[[list[str]], Mapping[str, str]] | None = None,
+        side: _SideConn | None = None,
     ) -> None:
         self.conn = conn
         self.store = store
@@ -198,7 +255,8 @@ class _Runner:
         self.opts = opts
         self.stop = stop
         self.progress = progress
-        self.lookup = lookup
+        self.side = side
+        self.lookup = side.lookup if side is not None else None
         self.reconnect: Callable[[], psycopg.Connection[Any]] | None = None
         self.scope: str | None = None
         self.done_pages = 0
@@ -207,23 +265,51 @@ class _Runner:
         """At most `concurrency` search requests at a time, whatever the thread count."""
         self.prefetched: dict[tuple[str, int], Page] = {}
         """First pages fetched while planning, by (partition, page); `_fetch` takes them."""
+        self.seen_totals: dict[str, set[int]] = {}
+        """`SearchResultCountAll` of every page fetched in this invocation, by partition."""
+        self.first_ids: dict[str, set[str]] = {}
+        """Control numbers of each partition's page 1 as fetched in this invocation."""
+        self.moved: dict[str, str] = {}
+        """Base partitions whose rows still moved in their last sweep: why."""
+        self.resweeps: list[dict[str, Any]] = []
+        """Sweeps started because rows moved during the previous one (for the summary)."""
+        self.run_id: str | None = None
+        self.last_beat = time.monotonic()
 
     # -- helpers -------------------------------------------------------------------------
 
+    def _beat(self) -> None:
+        """Every `HEARTBEAT_S`, tell the ledger this run is alive (see `run_lock`)."""
+        now = time.monotonic()
+        if self.run_id is None or now - self.last_beat < HEARTBEAT_S:
+            return
+        self.last_beat = now
+        try:
+            run_lock.heartbeat(self.conn, self.run_id)
+        except DatabaseError as exc:  # the load that follows reconnects or fails the page
+            log.warning("heartbeat_failed", error=str(exc)[:300])
+
     def _tick(self, label: str) -> None:
+        self._beat()
         self.done_pages += 1
         if self.progress:
             self.progress(self.done_pages, max(self.total_pages, self.done_pages), label)
 
-    def _record(self, ingestor: PageIngestor, part: str | None, page: int) -> repo.PageRecord:
+    def _record(
+        self,
+        ingestor: PageIngestor,
+        part: str | None,
+        page: int,
+        captured: tuple[BronzeKey, str] | None = None,
+    ) -> repo.PageRecord:
         return repo.PageRecord(
             ingestor.run_id,
             page_key(page, part),
             part or "",
             page,
             self.client.endpoint,
-            None,
-            None,
+            captured[0].path if captured else None,
+            captured[1] if captured else None,
         )
 
     def _ingest(
@@ -237,7 +323,9 @@ class _Runner:
             ingestor.stats.phases["bronze"] += fetched.bronze_s
             ingestor.stats.phases["parse"] += fetched.parse_s
             if fetched.error is not None:
-                ingestor.fail_page(self._record(ingestor, page.part, page.page), fetched.error)
+                ingestor.fail_page(
+                    self._record(ingestor, page.part, page.page, fetched.captured), fetched.error
+                )
                 self._tick(page_key(page.page, page.part))
                 return
         try:
@@ -252,9 +340,28 @@ class _Runner:
             )
         except ValueError as exc:  # not a search payload (already recorded as failed)
             log.warning("page_rejected", part=page.part, page=page.page, error=str(exc))
+        except DatabaseError as exc:
+            if self.conn.closed or self.conn.broken:
+                raise  # the database is gone even after a reconnect: the run cannot go on
+            # The database refused this page as a whole (no single item explains it): the
+            # page fails, with bronze kept for `--resume`/`replay`; the run goes on.
+            captured = fetched.captured if fetched is not None else None
+            ingestor.fail_page(self._record(ingestor, page.part, page.page, captured), str(exc))
         if not page.items:
             empty[page.part or ""] = min(empty.get(page.part or "", page.page), page.page)
+        self._observe(page)
         self._tick(page_key(page.page, page.part))
+
+    def _observe(self, page: Page) -> None:
+        """Remember what the page says of its partition: the total, and page 1's rows."""
+        try:
+            total = page.count_all
+            ids = set(page.control_numbers) if page.page == 1 else None
+        except (AttributeError, TypeError, ValueError):  # not a search payload
+            return
+        self.seen_totals.setdefault(page.part or "", set()).add(total)
+        if ids is not None:
+            self.first_ids[page.part or ""] = ids
 
     def _with_db(self, ingestor: PageIngestor, load: Callable[[], Any]) -> None:
         """Run a page load; if the database connection died, reconnect once and load again.
@@ -265,12 +372,7 @@ class _Runner:
         try:
             load()
         except DatabaseError as exc:
-            lost = (
-                self.conn.closed
-                or self.conn.broken
-                or isinstance(exc.__cause__, psycopg.OperationalError)
-            )
-            if not lost or self.reconnect is None:
+            if not _connection_lost(self.conn, exc.__cause__) or self.reconnect is None:
                 raise
             self._reconnect(ingestor)
             load()
@@ -286,6 +388,8 @@ class _Runner:
                 if time.monotonic() > deadline or self.stop.wait(0.5):
                     raise DatabaseError(f"cannot reconnect to the database: {exc}") from exc
         log.warning("database_reconnected", run_id=ingestor.run_id)
+        if self.scope:  # a session that is still alive would hold the lock a while longer
+            repo.unlock_scope(self.conn, self.scope)
         with contextlib.suppress(psycopg.Error):
             self.conn.close()
         self.conn = fresh
@@ -295,6 +399,8 @@ class _Runner:
                 "another run of the same search started while the database "
                 "connection was lost; stopping this one"
             )
+        if self.scope:
+            run_lock.record_lock_holder(fresh, ingestor.run_id)
 
     # -- phases --------------------------------------------------------------------------
 
@@ -319,7 +425,8 @@ class _Runner:
         for partition in plan.partitions:
             self.prefetched[(partition.key or "", 1)] = partition.first_page
         return [
-            _Part(p.key, p.query, r.pages) for p, r in zip(plan.partitions, records, strict=True)
+            _Part(p.key, p.query, r.pages, p.count_all, p.over_cap)
+            for p, r in zip(plan.partitions, records, strict=True)
         ]
 
     def work(self, ingestor: PageIngestor, parts: list[_Part]) -> None:
@@ -342,6 +449,101 @@ class _Runner:
                 else:
                     to_fetch.append((part, number))
         self._fetch_all(ingestor, to_fetch, empty)
+        self._settle_sweeps(ingestor, parts, empty)
+
+    # -- rows that move while a partition is paged ---------------------------------------
+
+    def _settle_sweeps(
+        self, ingestor: PageIngestor, parts: list[_Part], empty: dict[str, int]
+    ) -> None:
+        """Check each paged partition for rows that moved while it was paged; sweep it again.
+
+        Offset paging over a live result is not stable: a job that leaves page 1 after it
+        was served moves every later row up one place, and one job is never served. After
+        the pages of a partition are loaded, its page 1 is read again. The partition moved
+        when that page or any page's `SearchResultCountAll` differs from what the sweep
+        saw; it is then paged again as ``{part}.sweep2`` (its pages loaded like any other),
+        up to `MAX_SWEEPS` sweeps. A partition still moving after that is reported as
+        under-collected (`self.moved`). A run capped by --max-pages is not checked (it is
+        under-collected anyway), nor is a partition of one page (nothing can shift).
+        """
+        if self.opts.max_pages is not None:
+            return
+        while not self.stop.is_set():
+            again: deque[tuple[_Part, int]] = deque()
+            statuses = repo.page_statuses(self.conn, ingestor.run_id)
+            for part in _last_sweeps(parts):
+                base, sweep = split_sweep(part.key)
+                if part.over_cap or part.pages < 2 or not _all_loaded(statuses, part):
+                    continue
+                reread, reason = self._moved(ingestor, part, sweep_key(base or None, sweep + 1))
+                if reason is None:
+                    self.moved.pop(base, None)
+                    continue
+                log.warning("rows_moved", part=base or None, sweep=sweep, reason=reason)
+                if reread is None or sweep >= MAX_SWEEPS:
+                    self.moved[base] = reason
+                    continue
+                self.moved[base] = reason  # until the next sweep holds still
+                fresh = self._plan_sweep(ingestor, part, reread, sweep + 1)
+                parts.append(fresh)
+                self.resweeps.append({"part": base or None, "sweep": sweep + 1, "reason": reason})
+                again.extend((fresh, n) for n in range(1, fresh.pages + 1))
+            if not again:
+                return
+            self.total_pages += len(again)
+            self._fetch_all(ingestor, again, empty)
+
+    def _moved(
+        self, ingestor: PageIngestor, part: _Part, next_key: str | None
+    ) -> tuple[Page | None, str | None]:
+        """Read page 1 of a loaded partition again: ``(that page, why the rows moved)``."""
+        key = part.key or ""
+        try:
+            with self.requests:
+                reread = self.client.fetch_page(
+                    part.query, 1, part=next_key, results_per_page=self.opts.results_per_page
+                )
+            total = reread.count_all
+            ids = set(reread.control_numbers)
+        except RunAborted:
+            return None, None
+        except AuthError:
+            raise
+        except (TasmanError, AttributeError, TypeError, ValueError) as exc:
+            return None, f"page 1 could not be read again to check the sweep: {exc}"[:500]
+        seen = self.seen_totals.get(key, set()) | {part.total}
+        if seen != {total}:
+            counts = " -> ".join(str(n) for n in sorted(seen - {total}, reverse=True))
+            return reread, (
+                f"SearchResultCountAll changed while the partition was paged ({counts} -> {total})"
+            )
+        first = self.first_ids.get(key)
+        if first is None:  # page 1 was loaded by an earlier invocation: ask the ledger
+            first = repo.page_control_numbers(self.conn, ingestor.run_id, page_key(1, part.key))
+            changed = not first <= ids
+        else:
+            changed = first != ids
+        if changed:
+            gone, new = len(first - ids), len(ids - first)
+            return reread, f"page 1 changed while the partition was paged ({gone} gone, {new} new)"
+        return reread, None
+
+    def _plan_sweep(self, ingestor: PageIngestor, part: _Part, page1: Page, sweep: int) -> _Part:
+        """Record a new sweep of `part` in the ledger, with `page1` as its first page."""
+        base, _ = split_sweep(part.key)
+        key = sweep_key(base or None, sweep)
+        pages = max(1, page_count(page1.count_all, self.opts.results_per_page, CAP))
+        record = repo.PartitionRecord(
+            part=key or "",
+            params=part.query.model_dump(mode="json"),
+            api_total=page1.count_all,
+            pages=pages,
+            over_cap=is_capped(page1.count_all),
+        )
+        repo.record_plan(self.conn, ingestor.run_id, [record], self.client.endpoint)
+        self.prefetched[(key or "", 1)] = page1
+        return _Part(key, part.query, pages, page1.count_all, record.over_cap)
 
     def _replay(self, ingestor: PageIngestor, key: BronzeKey, ledger_key: str) -> None:
         try:
@@ -407,6 +609,7 @@ class _Runner:
 
             try:
                 while queue or in_flight or pending or gating:
+                    self._beat()
                     top_up()
                     if self.stop.is_set():
                         break
@@ -473,7 +676,11 @@ class _Runner:
                     part.query, number, part=part.key, results_per_page=self.opts.results_per_page
                 )
         clock = time.perf_counter()
-        captured = ingestor.capture(_source(page))
+        captured = ingestor.capture(_source(page, part.pages))
+        if self.side is not None:
+            self.side.note_capture(
+                ingestor.run_id, page_key(number, part.key), captured[0].path, captured[1]
+            )
         bronze_s = time.perf_counter() - clock
         clock = time.perf_counter()
         try:
@@ -532,6 +739,39 @@ class _Runner:
         return None
 
 
+# SQLSTATEs of a session that is gone: connection exceptions (class 08) and the server
+# shutting down or terminating the backend. Other OperationalErrors (a program limit such as
+# an index row too big, a statement timeout) are refusals on a live connection.
+_LOST_STATES = ("57P01", "57P02", "57P03")
+
+
+def _connection_lost(conn: psycopg.Connection[Any], cause: BaseException | None) -> bool:
+    """Did a load fail because the database session is gone (worth a reconnect)?"""
+    if conn.closed or conn.broken:
+        return True
+    if not isinstance(cause, psycopg.OperationalError):
+        return False
+    state = cause.sqlstate
+    return state is None or state.startswith("08") or state in _LOST_STATES
+
+
+def _last_sweeps(parts: list[_Part]) -> list[_Part]:
+    """The latest sweep of every partition, in plan order."""
+    latest: dict[str, tuple[int, _Part]] = {}
+    for part in parts:
+        base, sweep = split_sweep(part.key)
+        if base not in latest or latest[base][0] < sweep:
+            latest[base] = (sweep, part)
+    return [part for _, part in latest.values()]
+
+
+def _all_loaded(statuses: Mapping[str, str], part: _Part) -> bool:
+    return all(
+        statuses.get(page_key(n, part.key)) in ("loaded", "skipped")
+        for n in range(1, part.pages + 1)
+    )
+
+
 def execute_run(
     conn: psycopg.Connection[Any],
     store: BronzeStore,
@@ -552,8 +792,8 @@ def execute_run(
     with the loading thread; without it the loading thread does that work.
     """
     started = time.monotonic()
-    lookup = _locked_lookup(lookup_conn) if lookup_conn is not None else None
-    runner = _Runner(conn, store, client, opts, stop, progress, lookup)
+    side = _SideConn(lookup_conn) if lookup_conn is not None else None
+    runner = _Runner(conn, store, client, opts, stop, progress, side)
     parts: list[_Part] | None = None
     if opts.resume:
         run_id = opts.resume
@@ -578,7 +818,13 @@ def execute_run(
         recorded = repo.load_plan(conn, run_id)
         if recorded:
             parts = [
-                _Part(r.part or None, SearchQuery.model_validate(r.params), r.pages)
+                _Part(
+                    r.part or None,
+                    SearchQuery.model_validate(r.params),
+                    r.pages,
+                    r.api_total,
+                    r.over_cap,
+                )
                 for r in recorded
             ]
     else:
@@ -587,13 +833,10 @@ def execute_run(
             raise ConfigError(f"run {run_id} already exists; use --resume {run_id} to continue it")
         run_date = datetime.now(UTC).date()
     scope = opts.query.scope_hash()
-    if not repo.try_lock_scope(conn, scope):
-        others = repo.running_runs(conn, scope)
-        raise RunLockedError(
-            "another run of the same search is in progress"
-            + (f" (run {others[0]})" if others else "")
-            + "; wait for it to finish, or resume it later with --resume"
-        )
+    # A holder whose process is gone, or older than run_max_age_s, is taken over.
+    lock = run_lock.take_scope_lock(conn, scope, run_id=run_id, max_age_s=opts.run_max_age_s)
+    if not lock.acquired:
+        raise RunLockedError(lock.message)
     runner.scope = scope
     runner.reconnect = _reconnector(conn)
     structlog.contextvars.bind_contextvars(run_id=run_id)
@@ -608,6 +851,8 @@ def execute_run(
         repo.start_run(
             conn, run_id, command="run", params=params, scope_hash=scope, code_version=__version__
         )
+        run_lock.record_lock_holder(conn, run_id)
+        runner.run_id = run_id
         log.info(
             "run_started",
             resume=bool(opts.resume),
@@ -627,6 +872,13 @@ def execute_run(
                 started,
                 ingestor.stats.phase_times(),
                 on_complete=hook,
+                checks=_Checks(
+                    scope=scope,
+                    shrink_guard=1.0 if opts.accept_shrink else opts.shrink_guard,
+                    moved=runner.moved,
+                    resweeps=runner.resweeps,
+                    unverified=ingestor.stats.unverified,
+                ),
             )
 
         try:
@@ -654,6 +906,43 @@ def execute_run(
     return RunResult(run_id, summary, summary["status"] != "succeeded")
 
 
+@dataclass(frozen=True)
+class _Checks:
+    """What `_close` needs to judge whether a finished run can be trusted."""
+
+    scope: str
+    shrink_guard: float = 1.0
+    moved: Mapping[str, str] = field(default_factory=dict)
+    resweeps: list[dict[str, Any]] = field(default_factory=list)
+    unverified: list[str] = field(default_factory=list)
+    """Bronze pages loaded with no capture hash in the ledger to check them against."""
+
+
+def _under_collected(partitions: list[dict[str, Any]], moved: Mapping[str, str]) -> list[str]:
+    """Partitions (their last sweep) that did not get every row the API counted."""
+    latest: dict[str, tuple[int, dict[str, Any]]] = {}
+    for p in partitions:
+        base, sweep = split_sweep(p["part"])
+        if base not in latest or latest[base][0] < sweep:
+            latest[base] = (sweep, p)
+    under = []
+    for base, (sweep, p) in latest.items():
+        short = p["over_cap"] or p["unique_rows"] < min(p["api_total"], CAP)
+        if short or base in moved:
+            under.append(base or "(all)")
+            log.warning(
+                "under_collection",
+                part=base or None,
+                sweep=sweep,
+                api_total=p["api_total"],
+                fetched=p["fetched"],
+                unique_rows=p["unique_rows"],
+                over_cap=p["over_cap"],
+                moved=moved.get(base),
+            )
+    return under
+
+
 def _close(
     conn: psycopg.Connection[Any],
     client: UsajobsClient,
@@ -664,8 +953,16 @@ def _close(
     phase_times: dict[str, float],
     *,
     on_complete: Callable[[psycopg.Connection[Any], str, str], Mapping[str, Any]] | None,
+    checks: _Checks,
 ) -> dict[str, Any]:
-    """Count, decide completeness, close the ledger row, log and return the summary."""
+    """Count, decide completeness, close the ledger row, log and return the summary.
+
+    A run that fetched every page is complete only if no partition is under-collected
+    (short of the API's count, over the cap, or its rows kept moving while it was paged)
+    and its result is plausible against the scope's history (`plausible.shrink_reason`).
+    An implausible run is `failed` (exit 1) with the reason, and marks nothing inactive;
+    so is one whose inactive marking would retire more than the guard allows.
+    """
     partitions = repo.update_partition_counts(conn, run_id)
     totals = repo.run_totals(conn, run_id)
     if status == "succeeded" and (
@@ -676,20 +973,15 @@ def _close(
             f"{totals['failed_pages']} page(s) failed, {totals['held_pages']} held, "
             f"{totals['pending_pages']} not fetched; retry with --resume {run_id}"
         )
-    under = []
+    under: list[str] = []
+    implausible: list[str] = []
     if status == "succeeded":  # only a run that fetched every page can be judged
-        for p in partitions:
-            if p["over_cap"] or p["unique_rows"] < min(p["api_total"], CAP):
-                under.append(p["part"] or "(all)")
-                log.warning(
-                    "under_collection",
-                    part=p["part"] or None,
-                    api_total=p["api_total"],
-                    fetched=p["fetched"],
-                    unique_rows=p["unique_rows"],
-                    over_cap=p["over_cap"],
-                )
-    complete = status == "succeeded" and not under
+        under = _under_collected(partitions, checks.moved)
+        baseline = plausible.baseline_jobs(conn, run_id, checks.scope)
+        reason = plausible.shrink_reason(totals["unique_jobs"], baseline, checks.shrink_guard)
+        if reason is not None:
+            implausible.append(reason)
+    complete = status == "succeeded" and not under and not implausible
     stats = client.stats
     summary: dict[str, Any] = {
         "run_id": run_id,
@@ -712,11 +1004,31 @@ def _close(
         "requests": stats["requests"],
         "retries": stats["retries"],
     }
+    if checks.resweeps:
+        summary["resweeps"] = list(checks.resweeps)
+    if checks.moved:
+        summary["moved"] = {base or "(all)": why for base, why in checks.moved.items()}
+    if checks.unverified:
+        summary["unverified_pages"] = len(checks.unverified)
+        summary["unverified"] = checks.unverified[:20]
     if complete and on_complete is not None:
         summary.update(on_complete(conn, run_id, status))
+        guard = summary.get("inactive_guard")
+        if guard:
+            implausible.append(str(guard))
+    if implausible:
+        complete, status = False, "failed"
+        summary.update(status=status, complete=False, implausible=implausible)
+        error = (
+            "result not trusted, nothing marked inactive: "
+            + "; ".join(implausible)
+            + ". If the search really shrank, run again with --accept-shrink"
+        )
+        log.error("run_implausible", reasons=implausible)
     if error:
         summary["error"] = error
     summary["duration_s"] = round(time.monotonic() - started, 3)
+    summary = scrub_obj(summary)  # error texts may quote what a server sent
     repo.finish_run(conn, run_id, status=status, summary=summary, complete=complete, error=error)
     log.info("run_summary", **{k: v for k, v in summary.items() if k != "partitions"})
     return summary

@@ -23,7 +23,7 @@ import signal
 import socket
 import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import FrameType, TracebackType
@@ -161,6 +161,9 @@ class SimulatorServer:
         self._thread: threading.Thread | None = None
         self._base_url: str | None = None
         self._codelists: dict[str, bytes | None] = {}
+        self.before_search: Callable[[Mapping[str, str]], None] | None = None
+        """Called with a search request's parameters just before it is answered (tests use it
+        to change the universe while a sweep runs, as the live API does)."""
         log.debug(
             "simulator.universe_ready",
             jobs=config.jobs,
@@ -324,6 +327,8 @@ class SimulatorServer:
             retry = plan.retry_after if fault in ("429", "503") else None
             response = _Response(status, ctype, body, retry)
         elif is_search:
+            if self.before_search is not None:
+                self.before_search(params)
             response = self._search(h, params)
         elif codelist is not None:
             response = self._codelist(codelist)

@@ -39,7 +39,7 @@ from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 import structlog
 
 from tasman_etl.errors import BronzeIntegrityError, StorageError
-from tasman_etl.redact import safe_headers, scrub_obj
+from tasman_etl.redact import safe_headers, safe_url, scrub_obj
 
 if TYPE_CHECKING:
     from tasman_etl.config import Settings
@@ -213,16 +213,23 @@ def build_envelope(
     part: str | None,
     code_version: str,
     payload: Mapping[str, Any] | None = None,
+    notes: str | None = None,
 ) -> bytes:
     """Build the gzipped bronze envelope for one response; the same input gives the same bytes.
+
+    ``ingest`` carries ``ingest_run_id`` (the documented name) and ``run_id`` (the same value,
+    kept for readers of older objects), and ``notes``: what the page is (default
+    ``raw page N``; the runner says ``raw page N of M``).
 
     Pass ``payload`` (the already parsed ``payload_bytes``) to skip parsing them again: the
     bytes are then embedded verbatim. Without it they are parsed and validated here.
 
     ``payload_bytes`` are the response body exactly as received: they must be a JSON object
     (ValueError otherwise); ``ingest.sha256`` is their SHA-256. Response ``headers`` are reduced
-    to an allow-list and ``params`` are scrubbed of registered secrets; request headers are never
-    stored. Timestamps must be timezone-aware and are stored as UTC ISO 8601 with ``Z``.
+    to an allow-list, and they and ``params`` are scrubbed of registered secrets (any spelling:
+    a server may echo the key); the ``endpoint`` is stored without user, password or credential
+    parameters (`safe_url`); request headers are never stored. Timestamps must be
+    timezone-aware and are stored as UTC ISO 8601 with ``Z``.
     """
     _check_name("run_id", run_id)
     if part is not None:
@@ -230,17 +237,20 @@ def build_envelope(
     if isinstance(page, bool) or not isinstance(page, int) or page < 1:
         raise ValueError(f"page must be an int >= 1, got {page!r}")
     request = {
-        "endpoint": endpoint,
+        "endpoint": safe_url(endpoint),
         "params": scrub_obj(dict(params)),
         "sent_at": _iso_utc(sent_at, "sent_at"),
     }
+    stored_headers = scrub_obj(safe_headers(headers))
     ingest = {
+        "ingest_run_id": run_id,
         "run_id": run_id,
         "page": page,
         "part": part,
         "sha256": sha256_hex(payload_bytes),
         "bytes_uncompressed": len(payload_bytes),
         "code_version": code_version,
+        "notes": notes if notes is not None else f"raw page {page}",
     }
     if isinstance(payload, dict) and _spliceable(payload_bytes):
         # The caller parsed these bytes already: embed them verbatim instead of parsing and
@@ -254,7 +264,7 @@ def build_envelope(
                 + b',"received_at":'
                 + _dumps(_iso_utc(received_at, "received_at"))
                 + b',"headers":'
-                + _dumps(safe_headers(headers))
+                + _dumps(stored_headers)
                 + b',"payload":'
             )
             tail = b'},"ingest":' + _dumps(ingest) + b"}"
@@ -272,7 +282,7 @@ def build_envelope(
         "response": {
             "status": int(status),
             "received_at": _iso_utc(received_at, "received_at"),
-            "headers": safe_headers(headers),
+            "headers": stored_headers,
             "payload": parsed,
         },
         "ingest": ingest,
@@ -310,6 +320,12 @@ class Envelope:
     def payload(self) -> Any:
         """The API response body as parsed JSON (``response.payload``)."""
         return self.response.get("payload")
+
+    @property
+    def run_id(self) -> str | None:
+        """The run that captured the page: ``ingest.ingest_run_id``, or the older ``run_id``."""
+        value = self.ingest.get("ingest_run_id", self.ingest.get("run_id"))
+        return value if isinstance(value, str) else None
 
 
 def read_envelope(body: bytes) -> Envelope:

@@ -388,8 +388,29 @@ def test_a_page_the_database_refuses_whole_fails_that_page_not_the_run(
     page-wide error): page 1 loads, the later pages are recorded failed with the reason,
     the run closes as failed (exit 1) instead of raising out of `execute_run`.
     """
-    conn.execute("ALTER TABLE job_scope ADD CONSTRAINT test_first_page_only CHECK (job_id <= 40)")
     sim = SimulatorServer(SimulatorConfig(jobs=120, seed=11, auth_key=KEY))
+    # Refuse by control number, not job_id: pages may load in any order.
+    conn.execute("CREATE TABLE test_page_one (control_number text PRIMARY KEY)")
+    with conn.cursor().copy("COPY test_page_one FROM STDIN") as copy:
+        for cn in sim.control_numbers()[:40]:
+            copy.write_row((cn,))
+    conn.execute(
+        """
+        CREATE FUNCTION test_first_page_only() RETURNS trigger LANGUAGE plpgsql AS $$
+        BEGIN
+            IF NOT EXISTS (SELECT 1 FROM job j JOIN test_page_one t USING (control_number)
+                            WHERE j.job_id = NEW.job_id) THEN
+                RAISE EXCEPTION 'test_first_page_only refuses job %', NEW.job_id
+                      USING ERRCODE = 'check_violation';
+            END IF;
+            RETURN NEW;
+        END $$
+        """
+    )
+    conn.execute(
+        "CREATE TRIGGER test_first_page_only BEFORE INSERT OR UPDATE ON job_scope "
+        "FOR EACH ROW EXECUTE FUNCTION test_first_page_only()"
+    )
     with sim:
         config = ClientConfig(
             api_base=sim.base_url,

@@ -12,6 +12,9 @@ blips shorter than that backoff.
 
 from __future__ import annotations
 
+import threading
+import time
+from datetime import UTC, date, datetime
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -23,6 +26,7 @@ from tasman_etl.errors import StorageError
 from tasman_etl.http.usajobs import SearchQuery
 from tasman_etl.runner.run import RunOptions
 from tasman_etl.simulator import SimulatorConfig, SimulatorServer
+from tasman_etl.storage.bronze import BronzeKey, build_envelope, read_envelope, sha256_hex
 from tasman_etl.storage.bronze_s3 import S3BronzeStore
 
 pytestmark = [pytest.mark.fault, pytest.mark.integration]
@@ -130,3 +134,44 @@ def test_s3_outage_then_resume_when_back(
     assert _objects(s3_server, bucket) == JOBS // PER_PAGE
     assert set(_ledger(conn)[2].values()) == {"loaded"}
     assert refetched == {int(k.removeprefix("page=")) for k in set(failed) - stored}
+
+
+@pytest.mark.parametrize("s3_server", ["seaweedfs"], indirect=True)
+def test_a_put_refused_by_a_blip_is_retried_and_lands(
+    s3_server: Any, bucket: str, fault_proxy: Any
+) -> None:
+    """The store's own retries (botocore standard mode, 4 attempts) ride out a short outage:
+    the first connection is reset before it reaches S3, the next attempt stores the object."""
+    endpoint = urlsplit(s3_server.endpoint_url)
+    assert endpoint.hostname and endpoint.port
+    proxy = fault_proxy(endpoint.hostname, endpoint.port)
+    store = S3BronzeStore(bucket, PREFIX, endpoint_url=proxy.url, region=s3_server.region)
+    body = build_envelope(
+        endpoint="/api/search",
+        params={"Page": 1},
+        sent_at=datetime(2026, 1, 2, tzinfo=UTC),
+        status=200,
+        received_at=datetime(2026, 1, 2, tzinfo=UTC),
+        headers={},
+        payload_bytes=b'{"SearchResult":{}}',
+        run_id="blip",
+        page=1,
+        part=None,
+        code_version="test",
+    )
+    key = BronzeKey(run_date=date(2026, 1, 2), run_id="blip", page=1, prefix=PREFIX)
+    proxy.down = True
+
+    def back_after_first_refusal() -> None:
+        while proxy.refused < 1:
+            time.sleep(0.01)
+        proxy.down = False
+
+    watcher = threading.Thread(target=back_after_first_refusal, daemon=True)
+    watcher.start()
+    result = store.put(key, body, payload_sha256=sha256_hex(b'{"SearchResult":{}}'))
+    watcher.join(timeout=5)
+    assert proxy.refused >= 1  # the first attempt never reached S3
+    assert result.created
+    assert _object_pages(s3_server, bucket) == {"page=0001"}
+    assert read_envelope(store.get(key)).run_id == "blip"

@@ -196,6 +196,8 @@ def test_change_rewrites_children_and_versions_once(
             {"LocationName": "Remote"},
         ],
     )
+    stamps = "SELECT control_number, updated_at FROM job ORDER BY 1"
+    before = dict(conn.execute(stamps).fetchall())
     path2 = tmp_path / "p2.json"
     path2.write_text(json.dumps(_page([changed, _item("200000002")])))
     result = load_paths(conn, store, [path2])
@@ -204,6 +206,10 @@ def test_change_rewrites_children_and_versions_once(
         1,
         1,
     )
+    # an update touches updated_at; a job seen unchanged keeps it
+    after = dict(conn.execute(stamps).fetchall())
+    assert after["200000001"] > before["200000001"]
+    assert after["200000002"] == before["200000002"]
     versions = conn.execute(
         "SELECT control_number, count(*), count(*) FILTER (WHERE valid_to IS NULL) "
         "FROM job_version GROUP BY 1 ORDER BY 1"

@@ -1,5 +1,7 @@
 # The image repository. Tags are immutable, so a tag (the git SHA) always means the same image;
-# every push is scanned.
+# every push is scanned. The lifecycle policy never expires the deployed image (image_tag) or
+# the tags listed in ecr_protected_image_tags (say, the previous release, to roll back to),
+# however many newer images the release workflow pushes.
 
 resource "aws_ecr_repository" "etl" {
   name                 = var.name
@@ -16,13 +18,37 @@ resource "aws_ecr_repository" "etl" {
   }
 }
 
+locals {
+  ecr_protected_tags = distinct(concat([var.image_tag], var.ecr_protected_image_tags))
+
+  # ECR applies rules by priority, and an image a rule selects by tag can never be expired by a
+  # rule of lower priority. A tag list in one rule matches only images carrying ALL its tags,
+  # so each protected tag gets its own rule: it selects exactly one image (tags are immutable
+  # and unique) and keeps 1, so that image is never expired. The "any" rule comes last, as ECR
+  # requires.
+  ecr_protect_rules = [
+    for i, tag in local.ecr_protected_tags : {
+      rulePriority = i + 1
+      description  = "Never expire ${tag} (deployed or protected)"
+      selection = {
+        tagStatus      = "tagged"
+        tagPatternList = [tag]
+        countType      = "imageCountMoreThan"
+        countNumber    = 1
+      }
+      action = { type = "expire" }
+    }
+  ]
+  ecr_untagged_priority = length(local.ecr_protected_tags) + 1
+}
+
 resource "aws_ecr_lifecycle_policy" "etl" {
   repository = aws_ecr_repository.etl.name
 
   policy = jsonencode({
-    rules = [
+    rules = concat(local.ecr_protect_rules, [
       {
-        rulePriority = 1
+        rulePriority = local.ecr_untagged_priority
         description  = "Drop untagged images after 14 days"
         selection = {
           tagStatus   = "untagged"
@@ -33,15 +59,15 @@ resource "aws_ecr_lifecycle_policy" "etl" {
         action = { type = "expire" }
       },
       {
-        rulePriority = 2
-        description  = "Keep the 100 most recent images"
+        rulePriority = local.ecr_untagged_priority + 1
+        description  = "Keep the ${var.ecr_keep_images} most recent other images"
         selection = {
           tagStatus   = "any"
           countType   = "imageCountMoreThan"
-          countNumber = 100
+          countNumber = var.ecr_keep_images
         }
         action = { type = "expire" }
       },
-    ]
+    ])
   })
 }

@@ -47,7 +47,7 @@ data "aws_iam_policy_document" "github_release_assume" {
 resource "aws_iam_role" "github_release" {
   count = local.github_release ? 1 : 0
 
-  name               = "${var.name}-github-release"
+  name               = "${local.iam_prefix}-release"
   description        = "Assumed by the tasman-etl release workflow (GitHub OIDC) to push images"
   assume_role_policy = data.aws_iam_policy_document.github_release_assume[0].json
 }

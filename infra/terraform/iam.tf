@@ -1,18 +1,24 @@
-# Three roles, each with only what it needs:
-#   execution role  used by ECS *before* the app starts: pull the image, create the log stream,
-#                   read the secrets and inject them as environment variables.
-#   task role       used by the app itself: read/write bronze objects under the prefix. Nothing
-#                   else: it cannot read any secret.
-#   scheduler role  used by EventBridge Scheduler: run this task definition on this cluster,
-#                   pass the two roles above to ECS, and dead-letter failed invocations.
+# Four roles, each with only what it needs (names: <environment>-<name>-<region>-<role>, so
+# stacks in other environments or regions of the account never collide):
+#   execution role        used by ECS *before* the scheduled task starts: pull the image, create
+#                         the log stream, read its two secrets (API key, loader DB URL) and inject
+#                         them as environment variables.
+#   admin execution role  the same for the one-off admin task: the owner's DB URL and (with
+#                         db_use_master_password) the RDS-managed master password. Nothing else.
+#   task role             used by the app itself: read/write bronze objects under the prefix.
+#                         Nothing else: it cannot read any secret.
+#   scheduler role        used by EventBridge Scheduler: run the scheduled task definition on
+#                         this cluster, pass its two roles to ECS, and dead-letter failed
+#                         invocations.
 
 locals {
-  # The secrets ECS injects into the container (see ecs.tf). Only the execution role reads them.
-  execution_secret_arns = concat(
-    [
-      aws_secretsmanager_secret.usajobs_auth_key.arn,
-      aws_secretsmanager_secret.db_url.arn,
-    ],
+  # The secrets ECS injects into each container (see ecs.tf). Only the execution roles read them.
+  execution_secret_arns = [
+    aws_secretsmanager_secret.usajobs_auth_key.arn,
+    aws_secretsmanager_secret.db_loader_url.arn,
+  ]
+  admin_execution_secret_arns = concat(
+    [aws_secretsmanager_secret.db_url.arn],
     var.db_use_master_password ? [aws_db_instance.this.master_user_secret[0].secret_arn] : [],
   )
 }
@@ -39,12 +45,54 @@ data "aws_iam_policy_document" "ecs_tasks_assume" {
 }
 
 resource "aws_iam_role" "execution" {
-  name               = "${var.name}-execution"
-  description        = "ECS execution role of tasman-etl: image pull, log stream, secret injection"
+  name               = "${local.iam_prefix}-exec"
+  description        = "ECS execution role of the scheduled tasman-etl task: image pull, log stream, secret injection"
+  assume_role_policy = data.aws_iam_policy_document.ecs_tasks_assume.json
+
+  lifecycle {
+    precondition {
+      condition     = length("${local.iam_prefix}-admin-exec") <= 64
+      error_message = "IAM role names (${local.iam_prefix}-admin-exec) would exceed 64 characters: shorten name or environment."
+    }
+  }
+}
+
+resource "aws_iam_role" "admin_execution" {
+  name               = "${local.iam_prefix}-admin-exec"
+  description        = "ECS execution role of the one-off tasman-etl admin task: image pull, log stream, owner DB secrets"
   assume_role_policy = data.aws_iam_policy_document.ecs_tasks_assume.json
 }
 
-data "aws_iam_policy_document" "execution" {
+data "aws_iam_policy_document" "admin_execution" {
+  source_policy_documents = [data.aws_iam_policy_document.pull_and_log.json]
+
+  statement {
+    sid       = "ReadTheInjectedSecrets"
+    actions   = ["secretsmanager:GetSecretValue"]
+    resources = local.admin_execution_secret_arns
+  }
+
+  statement {
+    sid       = "DecryptTheInjectedSecrets"
+    actions   = ["kms:Decrypt"]
+    resources = [aws_kms_key.secrets.arn]
+
+    condition {
+      test     = "StringEquals"
+      variable = "kms:ViaService"
+      values   = ["secretsmanager.${local.region}.amazonaws.com"]
+    }
+  }
+}
+
+resource "aws_iam_role_policy" "admin_execution" {
+  name   = "pull-log-owner-secrets"
+  role   = aws_iam_role.admin_execution.id
+  policy = data.aws_iam_policy_document.admin_execution.json
+}
+
+# What both execution roles need before any secret: the image and the log stream.
+data "aws_iam_policy_document" "pull_and_log" {
   statement {
     sid       = "EcrAuthToken"
     actions   = ["ecr:GetAuthorizationToken"]
@@ -66,6 +114,10 @@ data "aws_iam_policy_document" "execution" {
     actions   = ["logs:CreateLogStream", "logs:PutLogEvents"]
     resources = ["${aws_cloudwatch_log_group.etl.arn}:*"]
   }
+}
+
+data "aws_iam_policy_document" "execution" {
+  source_policy_documents = [data.aws_iam_policy_document.pull_and_log.json]
 
   statement {
     sid       = "ReadTheInjectedSecrets"
@@ -120,7 +172,7 @@ data "aws_iam_policy_document" "task_assume" {
 }
 
 resource "aws_iam_role" "task" {
-  name               = "${var.name}-task"
+  name               = "${local.iam_prefix}-task"
   description        = "Role of the tasman-etl application: bronze objects under the prefix only"
   assume_role_policy = data.aws_iam_policy_document.task_assume.json
 }
@@ -187,7 +239,7 @@ data "aws_iam_policy_document" "scheduler_assume" {
 }
 
 resource "aws_iam_role" "scheduler" {
-  name               = "${var.name}-scheduler"
+  name               = "${local.iam_prefix}-sched"
   description        = "EventBridge Scheduler role of tasman-etl: RunTask, PassRole, dead-letter"
   assume_role_policy = data.aws_iam_policy_document.scheduler_assume.json
 }
@@ -236,11 +288,21 @@ data "aws_iam_policy_document" "scheduler" {
     resources = [aws_sqs_queue.scheduler_dlq.arn]
   }
 
-  # The dead-letter queue and the schedule are encrypted with the ops key.
+  # The dead-letter queue and the schedule are encrypted with the ops key; the key is usable
+  # only through SQS and EventBridge Scheduler, not directly.
   statement {
     sid       = "UseTheOpsKeyForTheQueueAndSchedule"
     actions   = ["kms:GenerateDataKey", "kms:Decrypt"]
     resources = [aws_kms_key.ops.arn]
+
+    condition {
+      test     = "StringEquals"
+      variable = "kms:ViaService"
+      values = [
+        "sqs.${local.region}.amazonaws.com",
+        "scheduler.${local.region}.amazonaws.com",
+      ]
+    }
   }
 }
 

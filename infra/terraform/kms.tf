@@ -2,7 +2,8 @@
 # bronze key) never reaches another's data. All rotate yearly. Each key policy delegates to IAM
 # in this account (the account root statement); the roles in iam.tf then get exactly the key
 # actions they need. Service principals that cannot use IAM roles (CloudWatch Logs,
-# CloudWatch alarms publishing to SNS) are named in the ops key's policy, scoped to this account.
+# CloudWatch alarms and EventBridge rules publishing to SNS) are named in the ops key's policy,
+# scoped to this account.
 
 locals {
   kms_account_admin_statement = {
@@ -88,6 +89,16 @@ locals {
           ArnLike = {
             "kms:EncryptionContext:aws:logs:arn" = "arn:${local.partition}:logs:${local.region}:${local.account_id}:log-group:*"
           }
+        }
+      },
+      {
+        Sid       = "EventBridgePublishesTaskEventsToTheEncryptedTopic"
+        Effect    = "Allow"
+        Principal = { Service = "events.amazonaws.com" }
+        Action    = ["kms:Decrypt", "kms:GenerateDataKey*"]
+        Resource  = "*"
+        Condition = {
+          StringEquals = { "aws:SourceAccount" = local.account_id }
         }
       },
       {

@@ -4,11 +4,11 @@
 #   s3.tf         bronze bucket
 #   ecr.tf        image repository
 #   secrets.tf    Secrets Manager secrets (created empty)
-#   iam.tf        execution role, task role, scheduler role
-#   ecs.tf        cluster, log group, task definition
+#   iam.tf        execution roles (scheduled and admin task), task role, scheduler role
+#   ecs.tf        cluster, log group, task definitions (scheduled `run`, one-off admin)
 #   scheduler.tf  EventBridge Scheduler schedule + dead-letter queue
 #   rds.tf        PostgreSQL
-#   monitoring.tf metric filters, alarms, SNS topic
+#   monitoring.tf metric filters, alarms, SNS topic, task-stopped-with-failure rule
 
 data "aws_caller_identity" "current" {}
 
@@ -45,6 +45,26 @@ locals {
   container_name = "tasman-etl"
   log_group_name = "/ecs/${var.name}"
   db_identifier  = "${var.name}-db"
+
+  # IAM names are global to the account: environment and region keep two stacks of the same
+  # name (prod and staging, or two regions) from claiming the same role. At most
+  # 16 + 1 + 20 + 1 + 14 + 11 ("-admin-exec") = 63 characters, under IAM's 64.
+  iam_prefix = "${var.environment}-${var.name}-${local.region}"
+
+  # The Amazon RDS CA bundle the image ships (docker/Dockerfile); DB_SSL_ROOT_CERT points at it,
+  # so the app connects with sslmode=verify-full.
+  rds_ca_bundle_path = "/etc/ssl/rds/rds-global-bundle.pem"
+
+  # CPU units -> memory sizes (MiB) Fargate offers for them (Linux). task_memory must be one.
+  fargate_memory_options = {
+    "256"   = [512, 1024, 2048]
+    "512"   = range(1024, 4096 + 1, 1024)
+    "1024"  = range(2048, 8192 + 1, 1024)
+    "2048"  = range(4096, 16384 + 1, 1024)
+    "4096"  = range(8192, 30720 + 1, 1024)
+    "8192"  = range(16384, 61440 + 1, 4096)
+    "16384" = range(32768, 122880 + 1, 8192)
+  }
 
   # Namespace of the metrics the log metric filters produce.
   metric_namespace = "TasmanEtl/${var.name}"

@@ -1,12 +1,15 @@
 # Metrics from the application's JSON logs (one object per line on stderr, shipped by the
-# awslogs driver), alarms on them, and an SNS topic that receives every alarm.
+# awslogs driver), alarms on them, an EventBridge rule on tasks that stop with a failure, and
+# an SNS topic that receives every alarm and every such event.
 #
 # Log events the app emits (names are a contract with src/tasman_etl):
 #   any line            {"level": "error", ...}                      -> Errors
 #   under-collection    {"event": "under_collection", ...}           -> UnderCollection
-#   end of every run    {"event": "run_summary", "status": "...", "items": N, ...}
-#                          items = 0            -> ZeroItemRuns
-#                          status = succeeded   -> RunsSucceeded
+#   end of every run    {"event": "run_summary", "command": "run|load|replay",
+#                        "status": "...", "complete": true|false, "items": N, ...}
+#                          items = 0                                  -> ZeroItemRuns
+#                          command = run, succeeded and complete      -> RunsSucceeded
+#   (a manual `load` or `replay` also logs run_summary; it does not count as a fresh pull)
 
 locals {
   log_metrics = {
@@ -24,7 +27,7 @@ locals {
     }
     run_succeeded = {
       metric  = "RunsSucceeded"
-      pattern = "{ $.event = \"run_summary\" && $.status = \"succeeded\" }"
+      pattern = "{ $.event = \"run_summary\" && $.command = \"run\" && $.status = \"succeeded\" && $.complete IS TRUE }"
     }
   }
 
@@ -100,6 +103,23 @@ data "aws_iam_policy_document" "alarms_topic" {
       values   = ["false"]
     }
   }
+
+  statement {
+    sid       = "TheTaskStoppedRulePublishes"
+    actions   = ["sns:Publish"]
+    resources = [aws_sns_topic.alarms.arn]
+
+    principals {
+      type        = "Service"
+      identifiers = ["events.amazonaws.com"]
+    }
+
+    condition {
+      test     = "ArnEquals"
+      variable = "aws:SourceArn"
+      values   = [aws_cloudwatch_event_rule.task_failed.arn]
+    }
+  }
 }
 
 resource "aws_sns_topic_policy" "alarms" {
@@ -134,12 +154,12 @@ resource "aws_cloudwatch_metric_alarm" "occurrence" {
   depends_on = [aws_cloudwatch_log_metric_filter.etl]
 }
 
-# "No successful run for 26 hours": hourly sums of RunsSucceeded; every one of the last 26
+# "No successful run for 26 hours": hourly sums of RunsSucceeded (complete `run`s only); every one of the last 26
 # hours must be below 1 (an hour with no data counts as breaching) for the alarm to fire.
 # 3600 s x 26 = 93,600 s, inside CloudWatch's 7-day limit for periods of an hour or more.
 resource "aws_cloudwatch_metric_alarm" "no_success" {
   alarm_name          = "${var.name}-no-successful-run"
-  alarm_description   = "No tasman-etl run has succeeded (run_summary status=succeeded) in the last ${var.no_success_alarm_hours} hours."
+  alarm_description   = "No tasman-etl run has succeeded and completed (run_summary command=run, status=succeeded, complete=true) in the last ${var.no_success_alarm_hours} hours. It is in ALARM from creation until the first such run."
   namespace           = local.metric_namespace
   metric_name         = "RunsSucceeded"
   statistic           = "Sum"
@@ -173,4 +193,66 @@ resource "aws_cloudwatch_metric_alarm" "scheduler_dlq" {
   dimensions = {
     QueueName = aws_sqs_queue.scheduler_dlq.name
   }
+}
+
+# ---------------------------------------------------------------------------------------------
+# Tasks that stop with a failure
+# ---------------------------------------------------------------------------------------------
+# A task that never starts (image not pushed: CannotPullContainerError; a secret without a
+# value: ResourceInitializationError) writes no log line, so no log alarm can see it, and the
+# scheduler's dead-letter queue only catches RunTask calls that fail. ECS reports every task's
+# end as an "ECS Task State Change" event: this rule sends the ones of this cluster that failed
+# to start, or whose container exited non-zero, to the alarm topic, one message per task.
+
+resource "aws_cloudwatch_event_rule" "task_failed" {
+  name        = "${var.name}-task-failed"
+  description = "tasman-etl task on ${var.name} stopped: failed to start, or a container exited non-zero"
+
+  event_pattern = jsonencode({
+    source        = ["aws.ecs"]
+    "detail-type" = ["ECS Task State Change"]
+    detail = {
+      clusterArn = [aws_ecs_cluster.this.arn]
+      lastStatus = ["STOPPED"]
+      "$or" = [
+        { stopCode = ["TaskFailedToStart"] },
+        { containers = { exitCode = [{ "anything-but" = 0 }] } },
+      ]
+    }
+  })
+}
+
+resource "aws_cloudwatch_event_target" "task_failed" {
+  rule      = aws_cloudwatch_event_rule.task_failed.name
+  target_id = "alarm-topic"
+  arn       = aws_sns_topic.alarms.arn
+
+  # The message names the task, its revision, why it stopped and every container's exit code.
+  input_transformer {
+    input_paths = {
+      task           = "$.detail.taskArn"
+      taskDefinition = "$.detail.taskDefinitionArn"
+      group          = "$.detail.group"
+      stopCode       = "$.detail.stopCode"
+      stoppedReason  = "$.detail.stoppedReason"
+      containers     = "$.detail.containers"
+      time           = "$.time"
+    }
+    input_template = <<-EOT
+      {
+        "alarm": "${var.name}-task-failed",
+        "summary": "A tasman-etl task stopped: it failed to start or exited non-zero. Exit 1: the run finished with failures; 2: bad configuration; no exit code: it never started (see stoppedReason).",
+        "time": <time>,
+        "group": <group>,
+        "task": <task>,
+        "taskDefinition": <taskDefinition>,
+        "stopCode": <stopCode>,
+        "stoppedReason": <stoppedReason>,
+        "containers": <containers>
+      }
+    EOT
+  }
+
+  # The topic policy must let this rule publish before the first event arrives.
+  depends_on = [aws_sns_topic_policy.alarms]
 }

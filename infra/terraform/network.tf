@@ -166,7 +166,7 @@ data "aws_iam_policy_document" "flow_logs_assume" {
 resource "aws_iam_role" "flow_logs" {
   count = local.create_network ? 1 : 0
 
-  name               = "${var.name}-flow-logs"
+  name               = "${local.iam_prefix}-flowlogs"
   assume_role_policy = data.aws_iam_policy_document.flow_logs_assume.json
 }
 

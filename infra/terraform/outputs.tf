@@ -33,6 +33,11 @@ output "task_definition_family" {
   value       = aws_ecs_task_definition.etl.family
 }
 
+output "admin_task_definition_family" {
+  description = "Family of the one-off admin task (owner login): migrate, jobs, creating the loader login (docs/deploy.md)."
+  value       = aws_ecs_task_definition.admin.family
+}
+
 output "task_definition_arn" {
   description = "ARN of the current task definition revision."
   value       = aws_ecs_task_definition.etl.arn
@@ -75,13 +80,28 @@ output "usajobs_auth_key_secret_arn" {
 }
 
 output "db_url_secret_arn" {
-  description = "Secret to fill with DB_URL (aws secretsmanager put-secret-value)."
+  description = "Secret to fill with the admin task's DB_URL, the owner (aws secretsmanager put-secret-value)."
   value       = aws_secretsmanager_secret.db_url.arn
+}
+
+output "db_loader_url_secret_arn" {
+  description = "Secret to fill with the scheduled task's DB_URL: the loader login, password included (docs/deploy.md, step 6)."
+  value       = aws_secretsmanager_secret.db_loader_url.arn
 }
 
 output "db_url_without_password" {
   description = "A DB_URL for the db_url secret when db_use_master_password is true (the password arrives as PGPASSWORD). Contains no secret."
-  value       = "postgresql://${var.db_username}@${aws_db_instance.this.address}:${aws_db_instance.this.port}/${var.db_name}?sslmode=require"
+  value       = "postgresql://${var.db_username}@${aws_db_instance.this.address}:${aws_db_instance.this.port}/${var.db_name}?sslmode=verify-full"
+}
+
+output "db_loader_username" {
+  description = "Login name of the scheduled task (member of tasman_loader)."
+  value       = var.db_loader_username
+}
+
+output "db_loader_url_template" {
+  description = "The loader's DB_URL with the placeholder PASSWORD where its password goes (docs/deploy.md, step 6 substitutes it). Contains no secret."
+  value       = "postgresql://${var.db_loader_username}:PASSWORD@${aws_db_instance.this.address}:${aws_db_instance.this.port}/${var.db_name}?sslmode=verify-full"
 }
 
 output "db_address" {
@@ -95,7 +115,7 @@ output "db_master_user_secret_arn" {
 }
 
 output "alarm_topic_arn" {
-  description = "SNS topic every alarm notifies; subscribe more endpoints to it as needed."
+  description = "SNS topic every alarm and every failed task stop notifies; subscribe more endpoints to it as needed."
   value       = aws_sns_topic.alarms.arn
 }
 

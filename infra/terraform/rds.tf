@@ -70,7 +70,7 @@ data "aws_iam_policy_document" "rds_monitoring_assume" {
 resource "aws_iam_role" "rds_monitoring" {
   count = var.db_monitoring_interval > 0 ? 1 : 0
 
-  name               = "${var.name}-rds-monitoring"
+  name               = "${local.iam_prefix}-rdsmon"
   assume_role_policy = data.aws_iam_policy_document.rds_monitoring_assume.json
 }
 
@@ -130,5 +130,15 @@ resource "aws_db_instance" "this" {
 
   enabled_cloudwatch_logs_exports = ["postgresql", "upgrade"]
 
-  depends_on = [aws_cloudwatch_log_group.rds]
+  # Enhanced Monitoring starts with the instance: the role must already carry its policy, or
+  # RDS refuses the create ("IAM role ARN value is invalid or does not include the required
+  # permissions"). The log groups must exist before RDS creates its own, unencrypted.
+  depends_on = [aws_cloudwatch_log_group.rds, aws_iam_role_policy_attachment.rds_monitoring]
+
+  lifecycle {
+    precondition {
+      condition     = var.db_max_allocated_storage_gib == 0 || var.db_max_allocated_storage_gib >= var.db_allocated_storage_gib
+      error_message = "db_max_allocated_storage_gib (${var.db_max_allocated_storage_gib}) must be 0 (no autoscaling) or at least db_allocated_storage_gib (${var.db_allocated_storage_gib})."
+    }
+  }
 }

@@ -1,7 +1,11 @@
-# EventBridge Scheduler starts the task on schedule_expression (UTC). When the RunTask call
-# fails (throttling, no Fargate capacity, bad network config), it retries per retry_policy and
-# then sends the event to an encrypted SQS dead-letter queue, which has its own alarm
-# (monitoring.tf). A task that starts and then fails is caught by the log-based alarms.
+# EventBridge Scheduler starts the task on schedule_expression (UTC). The schedule is created
+# DISABLED unless schedule_enabled = true: turn it on only after the image is pushed, the
+# secrets hold values and a run by hand has succeeded (docs/deploy.md).
+# When the RunTask call fails (throttling, no Fargate capacity, bad network config), it
+# retries per retry_policy and then sends the event to an encrypted SQS dead-letter queue,
+# which has its own alarm (monitoring.tf). A task that is started but fails to start its
+# container (image missing, secret empty) or exits non-zero is reported by the
+# task_failed EventBridge rule; a run that fails inside also trips the log-based alarms.
 
 resource "aws_sqs_queue" "scheduler_dlq" {
   name                              = "${var.name}-scheduler-dlq"

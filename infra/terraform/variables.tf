@@ -18,9 +18,10 @@ variable "name" {
   type        = string
   default     = "tasman-etl"
 
+  # RDS identifiers and parameter groups (built from name) refuse "--" and a trailing hyphen.
   validation {
-    condition     = can(regex("^[a-z][a-z0-9-]{1,18}[a-z0-9]$", var.name))
-    error_message = "name must be 3-20 characters: lower-case letters, digits and hyphens, starting with a letter."
+    condition     = can(regex("^[a-z][a-z0-9-]{1,18}[a-z0-9]$", var.name)) && !strcontains(var.name, "--")
+    error_message = "name must be 3-20 characters: lower-case letters, digits and single hyphens, starting with a letter and not ending with a hyphen (RDS refuses \"--\")."
   }
 }
 
@@ -29,9 +30,10 @@ variable "environment" {
   type        = string
   default     = "prod"
 
+  # Part of the bucket and IAM role names: no "--", no leading or trailing hyphen.
   validation {
-    condition     = can(regex("^[a-z0-9-]{1,16}$", var.environment))
-    error_message = "environment must be 1-16 lower-case letters, digits or hyphens."
+    condition     = can(regex("^[a-z0-9]([a-z0-9-]{0,14}[a-z0-9])?$", var.environment)) && !strcontains(var.environment, "--")
+    error_message = "environment must be 1-16 lower-case letters, digits or single hyphens, starting and ending with a letter or digit."
   }
 }
 
@@ -140,7 +142,7 @@ variable "task_cpu" {
 }
 
 variable "task_memory" {
-  description = "Fargate task memory in MiB (must be a valid combination with task_cpu)."
+  description = "Fargate task memory in MiB. Must be a combination Fargate offers with task_cpu (checked at plan): 256 CPU: 512-2048; 512: 1024-4096; 1024: 2048-8192; 2048: 4096-16384; 4096: 8192-30720 (steps of 1024); 8192: 16384-61440 (steps of 4096); 16384: 32768-122880 (steps of 8192)."
   type        = number
   default     = 2048
 
@@ -262,9 +264,9 @@ variable "schedule_expression" {
 }
 
 variable "schedule_enabled" {
-  description = "Whether the schedule is ENABLED (true) or DISABLED (false)."
+  description = "Whether the schedule is ENABLED (true) or DISABLED (false). Off by default: turn it on once the image is pushed, the secrets hold values and a run by hand has succeeded (docs/deploy.md, step 8)."
   type        = bool
-  default     = true
+  default     = false
 }
 
 variable "schedule_max_retry_attempts" {
@@ -294,13 +296,15 @@ variable "schedule_max_event_age_seconds" {
 # ---------------------------------------------------------------------------------------------
 
 variable "db_engine_version" {
-  description = "RDS PostgreSQL engine version. Major 18 matches the embedded PostgreSQL the tests run."
+  description = "RDS PostgreSQL engine version. Major 18 matches the embedded PostgreSQL the tests run; its parameter group family is postgres18."
   type        = string
   default     = "18"
 
+  # Every major needs a parameter group family (postgres<major>) that RDS and the provider know;
+  # only the tested major is admitted, so a plan never asks for a family that does not exist.
   validation {
-    condition     = can(regex("^1[89](\\.[0-9]+)?$", var.db_engine_version))
-    error_message = "db_engine_version must be PostgreSQL 18 or 19, e.g. \"18\" or \"18.1\" (the schema is tested on 18)."
+    condition     = can(regex("^18(\\.[0-9]+)?$", var.db_engine_version))
+    error_message = "db_engine_version must be PostgreSQL 18, e.g. \"18\" or \"18.1\" (the schema is tested on 18 and its parameter group family is postgres18)."
   }
 }
 
@@ -327,7 +331,7 @@ variable "db_allocated_storage_gib" {
 }
 
 variable "db_max_allocated_storage_gib" {
-  description = "Storage autoscaling ceiling in GiB (0 disables autoscaling)."
+  description = "Storage autoscaling ceiling in GiB (0 disables autoscaling). When set, at least db_allocated_storage_gib (checked at plan)."
   type        = number
   default     = 100
 
@@ -406,9 +410,20 @@ variable "db_monitoring_interval" {
 }
 
 variable "db_use_master_password" {
-  description = "Inject the RDS-managed master password into the task as PGPASSWORD (read from the secret RDS keeps and rotates), so the DB_URL secret can hold a URL without a password. Set false if your DB_URL carries its own user and password."
+  description = "Inject the RDS-managed master password into the admin task (migrate) as PGPASSWORD (read from the secret RDS keeps and rotates), so the db_url secret can hold a URL without a password. Set false if that URL carries its own owner user and password. The scheduled task never gets it: it connects as the loader login (db_loader_url secret)."
   type        = bool
   default     = true
+}
+
+variable "db_loader_username" {
+  description = "Login the scheduled task connects as: a member of tasman_loader (migration 004), created once by the operator (docs/deploy.md, step 6). Its URL, password included, goes into the db_loader_url secret."
+  type        = string
+  default     = "tasman_etl"
+
+  validation {
+    condition     = can(regex("^[a-z][a-z0-9_]{0,62}$", var.db_loader_username)) && !contains(["postgres", "admin", "rdsadmin", "tasman_owner", "tasman_loader", "tasman_reader"], var.db_loader_username) && !startswith(var.db_loader_username, "rds")
+    error_message = "db_loader_username must be a lower-case PostgreSQL name (letters, digits, underscores; starting with a letter), not a reserved or group role name."
+  }
 }
 
 # ---------------------------------------------------------------------------------------------
@@ -452,6 +467,28 @@ variable "no_success_alarm_hours" {
 # Release (GitHub Actions -> ECR)
 # ---------------------------------------------------------------------------------------------
 
+variable "ecr_protected_image_tags" {
+  description = "Image tags the ECR lifecycle policy never expires, besides image_tag (always protected): e.g. the previous release, to roll back to."
+  type        = list(string)
+  default     = []
+
+  validation {
+    condition     = length(var.ecr_protected_image_tags) <= 10 && alltrue([for t in var.ecr_protected_image_tags : can(regex("^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$", t))])
+    error_message = "ecr_protected_image_tags must list at most 10 valid Docker tags (no wildcards)."
+  }
+}
+
+variable "ecr_keep_images" {
+  description = "How many of the newest images the ECR lifecycle policy keeps (protected tags are kept on top of these)."
+  type        = number
+  default     = 100
+
+  validation {
+    condition     = var.ecr_keep_images >= 10 && var.ecr_keep_images <= 10000 && floor(var.ecr_keep_images) == var.ecr_keep_images
+    error_message = "ecr_keep_images must be a whole number between 10 and 10000."
+  }
+}
+
 variable "github_repository" {
   description = "GitHub repository (owner/name) whose release workflow may push images to ECR through OIDC. Null: no release role."
   type        = string
@@ -468,9 +505,11 @@ variable "github_release_ref" {
   type        = string
   default     = "refs/heads/main"
 
+  # The trust policy compares the token's sub with StringEquals, where "*" is a literal star,
+  # not a wildcard: a pattern would never match. Name one exact branch or tag.
   validation {
-    condition     = can(regex("^refs/(heads|tags)/[A-Za-z0-9_./*-]+$", var.github_release_ref))
-    error_message = "github_release_ref must look like refs/heads/<branch> or refs/tags/<pattern>."
+    condition     = can(regex("^refs/(heads|tags)/[A-Za-z0-9_./-]+$", var.github_release_ref)) && !strcontains(var.github_release_ref, "..")
+    error_message = "github_release_ref must name one exact ref, refs/heads/<branch> or refs/tags/<tag>, without \"*\" (the trust policy matches it with StringEquals)."
   }
 }
 

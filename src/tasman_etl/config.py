@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import parse_qsl, urlsplit
 
-from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic import Field, SecretStr, ValidationError, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from tasman_etl.errors import ConfigError
@@ -123,6 +123,8 @@ class Settings(BaseSettings):
     db_connect_timeout_s: int = Field(default=10, ge=1)
     db_statement_timeout_s: int = Field(default=300, ge=1)
     db_ssl_root_cert: Path | None = None
+    # Set in the container image and the ECS task: no DB_URL is an error, never an embedded server.
+    require_db_url: bool = False
     bronze_dir: Path | None = None
     bronze_s3_bucket: str | None = None
     bronze_s3_prefix: str = "bronze/usajobs"
@@ -176,6 +178,16 @@ class Settings(BaseSettings):
         if not raw.startswith(("postgresql://", "postgres://")):
             raise ValueError("must be a postgresql:// URL")
         return SecretStr(raw)
+
+    @field_validator("require_db_url")
+    @classmethod
+    def _require_db_url(cls, value: bool, info: ValidationInfo) -> bool:
+        if value and "db_url" in info.data and info.data["db_url"] is None:
+            raise ValueError(
+                "DB_URL is not set (or empty) and REQUIRE_DB_URL is true: refusing to start an "
+                "embedded PostgreSQL in this container; set DB_URL to the database's URL"
+            )
+        return value
 
     @field_validator("db_ssl_root_cert", mode="before")
     @classmethod

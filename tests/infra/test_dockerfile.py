@@ -293,3 +293,81 @@ def test_compose_etl_waits_for_healthy_services_and_runs_the_demo(
     assert env["AWS_ENDPOINT_URL"] == "http://s3:8333"
     for key in ("BRONZE_S3_BUCKET", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_REGION"):
         assert env[key], key
+
+
+# ---------------------------------------------------------------------------------------------
+# TLS to RDS: the CA bundle in the image (issue 17, item 3)
+# ---------------------------------------------------------------------------------------------
+
+RDS_CA_URL = "https://truststore.pki.rds.amazonaws.com/global/global-bundle.pem"
+TF_MAIN = REPO / "infra" / "terraform" / "main.tf"
+
+
+def _args(stage: Stage) -> dict[str, str]:
+    out: dict[str, str] = {}
+    for arg in stage.all("ARG"):
+        name, _, default = arg.partition("=")
+        out[name.strip()] = default.strip()
+    return out
+
+
+def test_build_stage_downloads_the_rds_bundle_and_checks_its_pinned_sha256(
+    stages: list[Stage],
+) -> None:
+    build = stages[0]
+    args = _args(build)
+    assert args["RDS_CA_BUNDLE_URL"] == RDS_CA_URL, "the documented AWS URL"
+    assert re.fullmatch(r"[0-9a-f]{64}", args["RDS_CA_BUNDLE_SHA256"]), "a pinned SHA-256"
+    (fetch,) = [r for r in build.all("RUN") if "RDS_CA_BUNDLE_URL" in r]
+    # downloaded, then checked against the pin in the same layer: a changed bundle fails the build
+    assert fetch.index("${RDS_CA_BUNDLE_URL}") < fetch.index("sha256sum")
+    assert "${RDS_CA_BUNDLE_SHA256}" in fetch
+    assert "sha256sum --strict --check" in fetch
+    assert "BEGIN CERTIFICATE" in fetch
+    # the check must not hide behind a pipe whose status is lost (no pipefail in /bin/sh)
+    assert "|" not in fetch.replace("||", "")
+
+
+def test_final_stage_ships_the_bundle_where_the_task_definition_points(
+    stages: list[Stage], final: Stage
+) -> None:
+    copies = [c for c in final.all("COPY") if "rds-global-bundle.pem" in c]
+    assert len(copies) == 1
+    words = copies[0].split()
+    assert f"--from={stages[0].name}" in words
+    assert "--chmod=0444" in words, "read-only: the app must not be able to change its trust"
+    source, target = words[-2], words[-1]
+    assert source == "/rds-ca/rds-global-bundle.pem"
+    # infra/terraform sets DB_SSL_ROOT_CERT to this very path
+    match = re.search(r'rds_ca_bundle_path\s*=\s*"([^"]+)"', TF_MAIN.read_text(encoding="utf-8"))
+    assert match, "rds_ca_bundle_path is not set in infra/terraform/main.tf"
+    assert target == match.group(1)
+    # the checked file is the one copied
+    fetch = next(r for r in stages[0].all("RUN") if "RDS_CA_BUNDLE_URL" in r)
+    assert source in fetch
+
+
+def test_container_refuses_to_run_without_db_url(final: Stage) -> None:
+    env: dict[str, str] = {}
+    for args in final.all("ENV"):
+        for key, value in re.findall(r"(\w+)=(\S+)", args):
+            env[key] = value
+    assert env["REQUIRE_DB_URL"] == "true"
+
+
+def test_compose_db_url_names_an_sslmode_its_stock_postgres_supports(
+    compose: dict[str, Any],
+) -> None:
+    """postgres:18 has no TLS; `postgres` is a remote host name, so without an explicit mode
+    the app would ask for sslmode=require and `make demo` would fail."""
+    from urllib.parse import parse_qs, urlsplit
+
+    from tasman_etl.db.engine import tls_conninfo
+
+    url = compose["services"]["etl"]["environment"]["DB_URL"]
+    assert parse_qs(urlsplit(url).query)["sslmode"] == ["disable"]
+    conninfo = tls_conninfo(url, environ={})
+    assert parse_qs(urlsplit(conninfo).query)["sslmode"] == ["disable"]
+    assert "require" not in conninfo
+    # and the compose stack sets no CA bundle that would raise it to verify-full
+    assert "DB_SSL_ROOT_CERT" not in compose["services"]["etl"]["environment"]

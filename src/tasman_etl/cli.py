@@ -13,8 +13,8 @@ import json
 import signal
 import sys
 import threading
-from collections.abc import Callable, Iterator
-from datetime import date, datetime
+from collections.abc import Callable, Iterator, Sequence
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from functools import wraps
 from pathlib import Path
@@ -24,9 +24,13 @@ import click
 import structlog
 import typer
 from pydantic import SecretStr
+from typer._click.exceptions import ClickException as ClickError
+from typer._click.exceptions import UsageError
 
 from tasman_etl import __version__
 from tasman_etl.config import Settings, load_settings
+from tasman_etl.console import render_summary, start_progress
+from tasman_etl.console import stop_progress as _stop_progress
 from tasman_etl.errors import ConfigError, TasmanError
 from tasman_etl.logging_setup import configure_logging
 from tasman_etl.redact import scrub
@@ -36,24 +40,94 @@ __all__ = ["app", "main"]
 P = ParamSpec("P")
 R = TypeVar("R")
 
+
+class _PlainErrors(typer.core.TyperGroup):
+    """One error style: bad usage prints one plain ``error: ...`` line and exits 2.
+
+    Typer would print a boxed panel (or click's ``Usage:``/``Error:`` block); every other
+    error of this CLI is a one-line ``error:`` (see `_fail`).
+    """
+
+    def main(
+        self,
+        args: Sequence[str] | None = None,
+        prog_name: str | None = None,
+        complete_var: str | None = None,
+        standalone_mode: bool = True,
+        windows_expand_args: bool = True,
+        **extra: Any,
+    ) -> Any:
+        def run() -> Any:
+            return super(_PlainErrors, self).main(
+                args, prog_name, complete_var, False, windows_expand_args, **extra
+            )
+
+        if not standalone_mode:
+            return run()
+        try:
+            code = run()
+        except ClickError as exc:
+            _stop_progress()
+            hint = ""
+            ctx = getattr(exc, "ctx", None)
+            if ctx is not None and isinstance(exc, UsageError):
+                hint = f" (see '{ctx.command_path} --help')"
+            message = scrub(exc.format_message()).rstrip(".")
+            typer.echo(f"error: {message}{hint}", err=True)
+            sys.exit(exc.exit_code)
+        except typer.Abort:
+            typer.echo("error: aborted", err=True)
+            sys.exit(1)
+        sys.exit(code if isinstance(code, int) else 0)
+
+
+_CONTEXT = {"show_default": True, "help_option_names": ["--help", "-h"]}
+
 app = typer.Typer(
     name="tasman-etl",
+    cls=_PlainErrors,
     help="Keep a PostgreSQL database in sync with USAJOBS job announcements.",
     no_args_is_help=True,
-    add_completion=False,
+    # `tasman-etl --install-completion` (bash, zsh, fish, PowerShell); see the README.
+    add_completion=True,
     pretty_exceptions_enable=False,
+    # Plain help (no boxes, no `<bool>` after flags) and plain errors (see _PlainErrors).
+    rich_markup_mode=None,
+    context_settings=_CONTEXT,
 )
 runs_app = typer.Typer(
     help="The run ledger, newest first; `runs show RUN_ID` for one run.",
     invoke_without_command=True,
     add_completion=False,
+    rich_markup_mode=None,
+    context_settings=_CONTEXT,
 )
 app.add_typer(runs_app, name="runs")
+db_app = typer.Typer(
+    help="The embedded PostgreSQL as a lasting server: start, stop, status, url, psql.",
+    no_args_is_help=True,
+    add_completion=False,
+    rich_markup_mode=None,
+    context_settings=_CONTEXT,
+)
+app.add_typer(db_app, name="db")
 
 log = structlog.get_logger(__name__)
 
 
+def _setting(help_text: str, env: str, field: str | None = None) -> str:
+    """Help of an option that overrides a setting: names its variable and its default.
+
+    Display only: the variable is read by `Settings` (environment, then `.env`), and the
+    flag wins over both.
+    """
+    default = Settings.model_fields[field].default if field else None
+    shown = "none" if default is None else default
+    return f"{help_text}  [env var: {env}; default: {shown}]"
+
+
 def _fail(message: str, code: int) -> typer.Exit:
+    _stop_progress()  # the error line goes below the progress display, not through it
     # `scrub` masks every spelling of a secret (raw, repr/JSON-escaped, URL-encoded).
     typer.echo(f"error: {scrub(message)}", err=True)
     return typer.Exit(code)
@@ -78,7 +152,14 @@ def handle_errors(func: Callable[P, R]) -> Callable[P, R]:
             raise _fail(str(exc), 1) from None
         except KeyboardInterrupt:
             raise _fail("interrupted", 130) from None
-        except (typer.Exit, click.exceptions.Exit, click.exceptions.Abort, click.ClickException):
+        except (
+            typer.Exit,
+            typer.Abort,
+            ClickError,
+            click.exceptions.Exit,
+            click.exceptions.Abort,
+            click.ClickException,
+        ):
             raise
         except Exception as exc:
             detail = f"unexpected {type(exc).__name__}: {exc}"
@@ -196,21 +277,23 @@ def echo_json(value: Any, *, indent: int | None = None) -> None:
 
 
 def _progress() -> Callable[[int, int, str], None] | None:
-    if not sys.stderr.isatty():
-        return None
-    from rich.console import Console
-    from rich.progress import Progress
-
-    progress = Progress(console=Console(stderr=True), transient=True)
-    progress.start()
-    task = progress.add_task("loading", total=None)
-
-    def update(done: int, total: int, label: str) -> None:
-        progress.update(task, completed=done, total=total, description=label[:40])
-        if done >= total:
-            progress.stop()
-
+    """A live progress display on stderr when it is a terminal; log lines print above it."""
+    update = start_progress("loading")
+    if update is not None:
+        _cleanups.append(_stop_progress)
     return update
+
+
+def print_summary(summary: dict[str, Any]) -> None:
+    """The run summary: a short table on a terminal, else ONE JSON line (the last on stdout).
+
+    Scripts and tests read the last stdout line as JSON whenever stdout is not a TTY.
+    """
+    _stop_progress()
+    if sys.stdout.isatty():
+        render_summary(summary)
+    else:
+        echo_json(summary)
 
 
 @app.command()
@@ -220,13 +303,36 @@ def load(
         list[Path],
         typer.Argument(help="Files or folders of saved search responses (.json, .json.gz)."),
     ],
-    run_id: Annotated[str | None, typer.Option(help="Use this run id.")] = None,
+    run_id: Annotated[
+        str | None, typer.Option(metavar="RUN_ID", help="Use this run id.", show_default="new")
+    ] = None,
+    keyword: Annotated[
+        str | None,
+        typer.Option(
+            help="The files answer a search with this keyword: record their jobs under that "
+            "search (with --location/--radius). Envelopes name their search themselves.",
+            show_default="none",
+        ),
+    ] = None,
+    location: Annotated[
+        str | None,
+        typer.Option(help="LocationName of that search.", show_default="none"),
+    ] = None,
+    radius: Annotated[
+        int | None, typer.Option(min=1, help="Radius of that search.", show_default="none")
+    ] = None,
 ) -> None:
     """Ingest saved search-response files (raw payloads or bronze envelopes) as one run."""
+    from tasman_etl.http.usajobs import SearchQuery
     from tasman_etl.runner.load import collect_files, load_paths
     from tasman_etl.storage.bronze import open_bronze_store
 
     settings = _settings()
+    scope = None
+    if keyword is not None or location is not None or radius is not None:
+        if radius is not None and not location:
+            raise ConfigError("--radius needs --location")
+        scope = SearchQuery(keyword=keyword, location_name=location, radius_miles=radius)
     files = collect_files(paths)  # a usage error here writes nothing
     _install_signal_handlers()
     _start_gx_worker(settings)
@@ -236,10 +342,13 @@ def load(
         # saved files may be trimmed by hand: the item-count check warns, never holds
         _gate(settings, conn, item_count="warn") as gate,
     ):
-        result = load_paths(conn, store, files, run_id=run_id, progress=_progress(), gate=gate)
+        result = load_paths(
+            conn, store, files, run_id=run_id, progress=_progress(), gate=gate, scope=scope
+        )
+    _stop_progress()
     for error in result.summary.get("errors", []):
         typer.echo(f"error: {error}", err=True)
-    echo_json(result.summary)
+    print_summary(result.summary)
     if result.failed:
         raise typer.Exit(1)
 
@@ -274,25 +383,56 @@ class _StopOnSignal:
 def run(
     keyword: Annotated[
         str | None,
-        typer.Option(help="Keyword filter ('' = none). Default: KEYWORD or 'data engineering'."),
+        typer.Option(
+            metavar="TEXT", help=_setting("Keyword filter ('' = none).", "KEYWORD", "keyword")
+        ),
     ] = None,
     location: Annotated[
-        str | None, typer.Option(help="LocationName, e.g. 'Chicago, Illinois' ('' = none).")
+        str | None,
+        typer.Option(
+            metavar="PLACE",
+            help=_setting(
+                "LocationName, e.g. 'Chicago, Illinois' ('' = nationwide).",
+                "LOCATION_NAME",
+                "location_name",
+            ),
+        ),
     ] = None,
     radius: Annotated[
-        int | None, typer.Option(min=1, help="Radius in miles around --location.")
+        int | None,
+        typer.Option(
+            min=1,
+            metavar="MILES",
+            help=_setting("Radius around --location.", "RADIUS_MILES", "radius_miles"),
+        ),
     ] = None,
     max_pages: Annotated[
-        int | None, typer.Option(min=1, help="Fetch at most this many pages.")
+        int | None,
+        typer.Option(
+            min=1,
+            metavar="N",
+            help=_setting("Fetch at most this many pages (none = all).", "MAX_PAGES", "max_pages"),
+        ),
     ] = None,
     results_per_page: Annotated[
-        int | None, typer.Option(min=1, max=500, help="Page size (default 500, the API maximum).")
+        int | None,
+        typer.Option(
+            min=1,
+            max=500,
+            metavar="N",
+            help=_setting(
+                "Page size (500 is the API maximum).", "RESULTS_PER_PAGE", "results_per_page"
+            ),
+        ),
     ] = None,
-    run_id: Annotated[str | None, typer.Option(help="Use this run id.")] = None,
+    run_id: Annotated[
+        str | None, typer.Option(metavar="RUN_ID", help="Use this run id.", show_default="new")
+    ] = None,
     resume: Annotated[
         str | None,
         typer.Option(
             metavar="RUN_ID",
+            show_default="none",
             help="Continue a stopped or "
             "failed run: skip loaded pages, load pages "
             "already in bronze, fetch the rest.",
@@ -305,12 +445,25 @@ def run(
         ),
     ] = False,
     demo_jobs: Annotated[
-        int, typer.Option(min=1, help="Size of the simulated universe with --demo.")
+        int, typer.Option(min=1, metavar="N", help="Size of the simulated universe with --demo.")
     ] = 2000,
-    api_base: Annotated[str | None, typer.Option(help="USAJOBS API base URL.")] = None,
+    api_base: Annotated[
+        str | None,
+        typer.Option(
+            metavar="URL",
+            help=_setting("USAJOBS API base URL.", "USAJOBS_API_BASE", "usajobs_api_base"),
+        ),
+    ] = None,
     concurrency: Annotated[
         int | None,
-        typer.Option(min=1, max=32, help="Parallel page fetches (one shared rate limit)."),
+        typer.Option(
+            min=1,
+            max=32,
+            metavar="N",
+            help=_setting(
+                "Parallel page fetches (one shared rate limit).", "CONCURRENCY", "concurrency"
+            ),
+        ),
     ] = None,
     accept_shrink: Annotated[
         bool,
@@ -319,6 +472,14 @@ def run(
             help="Trust a result that lost more of the search's jobs than SHRINK_GUARD_SHARE "
             "allows (the search really shrank); without it such a run exits 1 and marks "
             "nothing inactive.",
+        ),
+    ] = False,
+    plan: Annotated[
+        bool,
+        typer.Option(
+            "--plan",
+            help="Dry run: make the planning requests (page 1, split probes, code lists), print "
+            "the partitions and pages a run would fetch, write nothing (no database, no bronze).",
         ),
     ] = False,
 ) -> None:
@@ -331,6 +492,8 @@ def run(
 
     if run_id and resume:
         raise ConfigError("--run-id and --resume cannot be used together")
+    if plan and resume:
+        raise ConfigError("--plan plans a new run; it cannot be used with --resume")
     settings = _settings(
         keyword=keyword,
         location_name=location,
@@ -363,6 +526,13 @@ def run(
             "USAJOBS_AUTH_KEY and USAJOBS_USER_AGENT (the e-mail registered for "
             "the key) must be set; or try --demo"
         )
+    if plan:
+        try:
+            _print_plan(settings, config, stopper.event)
+        finally:
+            if simulator is not None:
+                simulator.stop()
+        return
     _start_gx_worker(settings)
     try:
         store = open_bronze_store(settings)
@@ -413,11 +583,61 @@ def run(
     finally:
         if simulator is not None:
             simulator.stop()
+    _stop_progress()
     if result.summary.get("error"):
         typer.echo(f"error: {scrub(str(result.summary['error']))}", err=True)
-    echo_json(result.summary)
+    print_summary(result.summary)
     if result.failed:
         raise typer.Exit(1)
+
+
+def _print_plan(settings: Settings, config: Any, stop: threading.Event) -> None:
+    """`run --plan`: the planning requests only; the plan on stdout, its JSON last."""
+    from tasman_etl.http.codelists import CodelistClient
+    from tasman_etl.http.usajobs import SearchQuery, UsajobsClient
+    from tasman_etl.runner.dry_run import plan_only
+    from tasman_etl.runner.run import interruptible_sleep
+
+    sleep = interruptible_sleep(stop)
+    with (
+        UsajobsClient(config, sleep=sleep, stop=stop) as client,
+        CodelistClient(
+            config.api_base,
+            timeout_s=settings.http_timeout_s,
+            deadline_s=settings.http_deadline_s,
+            max_body_bytes=settings.http_max_body_bytes,
+            sleep=sleep,
+            stop=stop,
+        ) as codelists,
+    ):
+        described = plan_only(
+            client,
+            SearchQuery.from_settings(settings),
+            codelists=codelists,
+            results_per_page=settings.results_per_page,
+            max_pages=settings.max_pages,
+        )
+    search = "; ".join(f"{k}={v}" for k, v in described["search"].items()) or "(no filter)"
+    typer.echo(
+        f"plan (dry run, nothing written): {search}, {described['results_per_page']} per page"
+    )
+    typer.echo(
+        f"planning made {described['planning_requests']} request(s) to {described['endpoint']} "
+        "(page 1 of the search and of every split probe; code lists when split)"
+    )
+    typer.echo(f"{'partition':<12} {'api_total':>9} {'pages':>6} {'over_cap':<8} pages to request")
+    for part in described["partitions"]:
+        pages = part["pages_to_request"]
+        span = f"{pages[0]}-{pages[-1]}" if len(pages) > 1 else (str(pages[0]) if pages else "-")
+        typer.echo(
+            f"{part['part'] or '-':<12} {part['api_total']:>9} {part['pages']:>6} "
+            f"{'yes' if part['over_cap'] else 'no':<8} {span}"
+        )
+    typer.echo(
+        f"a run would request {described['requests_to_fetch']} more page(s) "
+        f"({described['pages']} in all, page 1 of each partition reused from planning)"
+    )
+    echo_json(described)
 
 
 def _mark_inactive(
@@ -440,10 +660,18 @@ def _mark_inactive(
 @app.command()
 @handle_errors
 def replay(
-    run_id: Annotated[str | None, typer.Option(help="Replay only this run's pages.")] = None,
+    run_id: Annotated[
+        str | None,
+        typer.Option(metavar="RUN_ID", help="Replay only this run's pages.", show_default="all"),
+    ] = None,
     on_date: Annotated[
         str | None,
-        typer.Option("--date", metavar="YYYY-MM-DD", help="Replay only pages captured that day."),
+        typer.Option(
+            "--date",
+            metavar="YYYY-MM-DD",
+            help="Replay only pages captured that day.",
+            show_default="any day",
+        ),
     ] = None,
 ) -> None:
     """Rebuild silver from bronze (a run, a date, or everything); no network."""
@@ -467,7 +695,7 @@ def replay(
         _gate(settings, conn, item_count="warn") as gate,
     ):
         result = do_replay(conn, store, run_id=run_id, on_date=day, progress=_progress(), gate=gate)
-    echo_json(result.summary)
+    print_summary(result.summary)
     if result.failed:
         raise typer.Exit(1)
 
@@ -476,28 +704,57 @@ def replay(
 @handle_errors
 def simulator(
     port: Annotated[
-        int, typer.Option(min=0, max=65535, help="Port on 127.0.0.1 (0 = any free port).")
+        int,
+        typer.Option(
+            min=0, max=65535, metavar="PORT", help="Port on 127.0.0.1 (0 = any free port)."
+        ),
     ] = 8765,
-    jobs: Annotated[int, typer.Option(min=0, help="Size of the synthetic universe.")] = 2000,
-    seed: Annotated[int, typer.Option(help="Random seed (same seed, same data).")] = 42,
+    jobs: Annotated[
+        int, typer.Option(min=0, metavar="N", help="Size of the synthetic universe.")
+    ] = 2000,
+    seed: Annotated[
+        int, typer.Option(metavar="N", help="Random seed (same seed, same data).")
+    ] = 42,
     auth_key: Annotated[
         str | None,
-        typer.Option(help="Require this Authorization-Key (default: any non-empty key)."),
+        typer.Option(
+            metavar="KEY",
+            help="Require this Authorization-Key.",
+            show_default="any non-empty key",
+        ),
     ] = None,
     fault_rate: Annotated[
         float,
-        typer.Option(min=0.0, max=1.0, help="Share of search requests answered with a fault."),
+        typer.Option(
+            min=0.0,
+            max=1.0,
+            metavar="SHARE",
+            help="Share of search requests answered with a fault.",
+        ),
     ] = 0.0,
     fault_kinds: Annotated[
-        str, typer.Option(help="Comma-separated: 429,500,503,slow,truncate,drop.")
+        str,
+        typer.Option(metavar="KINDS", help="Comma-separated: 429,500,503,slow,truncate,drop."),
     ] = "429,503",
-    retry_after: Annotated[str, typer.Option(help="Retry-After sent with 429/503.")] = "1",
-    slow_seconds: Annotated[float, typer.Option(min=0.0, help="Delay of a 'slow' fault.")] = 2.0,
+    retry_after: Annotated[
+        str, typer.Option(metavar="SECONDS", help="Retry-After sent with 429/503.")
+    ] = "1",
+    slow_seconds: Annotated[
+        float, typer.Option(min=0.0, metavar="SECONDS", help="Delay of a 'slow' fault.")
+    ] = 2.0,
     text: Annotated[
-        str, typer.Option(help="Long text fields: compact (~6 KB items) or real (~16 KB).")
+        str,
+        typer.Option(
+            metavar="[compact|real]",
+            help="Long text fields: compact (~6 KB items) or real (~16 KB).",
+        ),
     ] = "compact",
     locations: Annotated[
-        str, typer.Option(help="Locations per job: typical (1-60) or real (up to 1,200).")
+        str,
+        typer.Option(
+            metavar="[typical|real]",
+            help="Locations per job: typical (1-60) or real (up to 1,200).",
+        ),
     ] = "typical",
 ) -> None:
     """Serve the simulated USAJOBS API (search + codelists) on 127.0.0.1 until stopped."""
@@ -558,8 +815,10 @@ def _fmt_ts(value: Any) -> str:
 @handle_errors
 def runs(
     ctx: typer.Context,
-    limit: Annotated[int, typer.Option(min=1, help="How many runs to list.")] = 20,
-    fmt: Annotated[str, typer.Option("--format", help="table or json")] = "table",
+    limit: Annotated[int, typer.Option(min=1, metavar="N", help="How many runs to list.")] = 20,
+    fmt: Annotated[
+        str, typer.Option("--format", metavar="[table|json]", help="Output format.")
+    ] = "table",
 ) -> None:
     """List the run ledger, newest first."""
     if ctx.invoked_subcommand is not None:
@@ -595,7 +854,9 @@ def runs(
 @handle_errors
 def runs_show(
     run_id: Annotated[str, typer.Argument(help="The run to show.")],
-    fmt: Annotated[str, typer.Option("--format", help="table or json")] = "table",
+    fmt: Annotated[
+        str, typer.Option("--format", metavar="[table|json]", help="Output format.")
+    ] = "table",
 ) -> None:
     """Show one run: its summary and every page with its status."""
     from tasman_etl.db.repository import get_run, list_pages
@@ -707,7 +968,22 @@ def _pay(job: dict[str, Any]) -> str:
     if low is None and high is None:
         return "-"
     span = f"{low:,}" if high is None or high == low else f"{low or 0:,}-{high:,}"
-    return f"{span} {job.get('pay_interval_code') or ''}".strip()
+    label = job.get("pay_interval") or job.get("pay_interval_code") or ""
+    return f"{span} {label}".strip()
+
+
+def _cut(text: str | None, width: int) -> str:
+    """``text`` in at most ``width`` characters, cut with an ellipsis."""
+    text = " ".join((text or "").split())
+    return text if len(text) <= width else text[: width - 1] + "\u2026"
+
+
+def _place(row: dict[str, Any]) -> str:
+    """The nearest location to the point asked (else the first), and how many others."""
+    locations = row.get("locations") or []
+    shown = str(row.get("nearest_location") or (locations[0] if locations else "") or "-")
+    others = len(locations) - 1
+    return shown + (f" +{others}" if others > 0 else "")
 
 
 def _print_jobs(rows: list[dict[str, Any]], fmt: str, fields: tuple[str, ...]) -> None:
@@ -729,22 +1005,18 @@ def _print_jobs(rows: list[dict[str, Any]], fmt: str, fields: tuple[str, ...]) -
         typer.echo("no jobs found")
         return
     typer.echo(
-        f"{'posted':<10} {'control_no':<10} {'miles':>6} {'title':<40} {'organization':<28} "
-        f"{'location':<28} {'open':<4} pay"
+        f"{'posted':<10} {'control_no':<10} {'title':<40} {'organization':<28} "
+        f"{'location (nearest)':<32} {'miles':>6} {'open':<4} pay"
     )
     for row in rows:
         posted = row.get("publication_start_date")
         miles = row.get("distance_miles")
-        locations = row.get("locations") or []
-        place = (locations[0] if locations else "-") + (
-            f" +{len(locations) - 1}" if len(locations) > 1 else ""
-        )
         typer.echo(
             f"{posted.date().isoformat() if isinstance(posted, datetime) else '-':<10} "
             f"{row['control_number']:<10} "
+            f"{_cut(row.get('position_title'), 40):<40} "
+            f"{_cut(row.get('organization_name'), 28):<28} {_cut(_place(row), 32):<32} "
             f"{'-' if miles is None else f'{miles:.1f}':>6} "
-            f"{(row.get('position_title') or '')[:40]:<40} "
-            f"{(row.get('organization_name') or '')[:28]:<28} {place[:28]:<28} "
             f"{'yes' if row.get('is_open') else 'no':<4} {_pay(row)}"
         )
 
@@ -754,30 +1026,61 @@ def _print_jobs(rows: list[dict[str, Any]], fmt: str, fields: tuple[str, ...]) -
 def jobs(
     near: Annotated[
         str | None,
-        typer.Option(help="A place named as in loaded job locations, e.g. 'Chicago, Illinois'."),
+        typer.Option(
+            metavar="PLACE",
+            help="A place named as in loaded job locations, e.g. 'Chicago, Illinois'.",
+            show_default="none",
+        ),
     ] = None,
     lat: Annotated[
-        float | None, typer.Option(min=-90.0, max=90.0, help="Latitude of the point (with --lon).")
+        float | None,
+        typer.Option(
+            min=-90.0,
+            max=90.0,
+            metavar="DEGREES",
+            help="Latitude of the point (with --lon).",
+            show_default="none",
+        ),
     ] = None,
     lon: Annotated[
         float | None,
-        typer.Option(min=-180.0, max=180.0, help="Longitude of the point (with --lat)."),
+        typer.Option(
+            min=-180.0,
+            max=180.0,
+            metavar="DEGREES",
+            help="Longitude of the point (with --lat).",
+            show_default="none",
+        ),
     ] = None,
     radius: Annotated[
         float | None,
-        typer.Option(min=0.0, help="Miles around --near or --lat/--lon (default 50)."),
+        typer.Option(
+            min=0.0,
+            metavar="MILES",
+            help="Miles around --near or --lat/--lon.",
+            show_default="50 with a point",
+        ),
     ] = None,
     keyword: Annotated[
         str | None,
         typer.Option(
-            help='Full text on title and summary (web-search syntax: "phrase", or, -word).'
+            metavar="TEXT",
+            help='Full text on title and summary (web-search syntax: "phrase", or, -word).',
+            show_default="none",
         ),
     ] = None,
     open_only: Annotated[
         bool, typer.Option("--open-only", help="Only open postings (not closed, not inactive).")
     ] = False,
-    limit: Annotated[int, typer.Option(min=1, help="At most this many jobs.")] = 50,
-    fmt: Annotated[str, typer.Option("--format", help="table, json or csv")] = "table",
+    limit: Annotated[
+        int,
+        typer.Option(
+            min=0, metavar="N", help="At most this many jobs (0 = all).", show_default=True
+        ),
+    ] = 50,
+    fmt: Annotated[
+        str, typer.Option("--format", metavar="[table|json|csv]", help="Output format.")
+    ] = "table",
 ) -> None:
     """Query gold: jobs near a place or point (any of their locations), newest first.
 
@@ -791,7 +1094,7 @@ def jobs(
         raise ConfigError("give both --lat and --lon")
     if radius is not None and near is None and lat is None:
         raise ConfigError("--radius needs --near or --lat/--lon")
-    from tasman_etl.gold import JOB_FIELDS, prepare_schema, query_jobs, resolve_place
+    from tasman_etl.gold import JOB_FIELDS, find_jobs, prepare_schema, resolve_place
 
     settings = _settings()
     # Gold only: a tasman_reader login (no access to public) checks the schema, not migrates.
@@ -802,7 +1105,7 @@ def jobs(
         if near is not None:
             lat, lon = resolve_place(conn, near)
             log.info("place_resolved", near=near, lat=lat, lon=lon)
-        rows = query_jobs(
+        found = find_jobs(
             conn,
             lat=lat,
             lon=lon,
@@ -811,7 +1114,11 @@ def jobs(
             open_only=open_only,
             limit=limit,
         )
-    _print_jobs(rows, fmt, JOB_FIELDS)
+    _print_jobs(found.rows, fmt, JOB_FIELDS)
+    if found.truncated:
+        # tables are for people: the note goes with them; JSON/CSV stdout stays data only
+        note = f"showing {len(found.rows)} of {found.total} jobs (--limit 0 shows all)"
+        typer.echo(note, err=fmt != "table")
 
 
 @app.command()
@@ -825,7 +1132,11 @@ def dq(
     ],
     docs: Annotated[
         Path | None,
-        typer.Option(metavar="DIR", help="Also write a Data Docs site (index.html) into DIR."),
+        typer.Option(
+            metavar="DIR",
+            help="Also write a Data Docs site (index.html) into DIR.",
+            show_default="none",
+        ),
     ] = None,
 ) -> None:
     """Run the data-quality suite on one saved page; JSON results on stdout.
@@ -853,12 +1164,161 @@ def dq(
     if docs is not None:
         docs.mkdir(parents=True, exist_ok=True)
     try:
-        report = check_payload(payload, docs_dir=docs)
+        report = check_payload(payload, docs_dir=docs, docs_run_name=_docs_run_name(doc, page_file))
     except ValueError as exc:
         raise ConfigError(f"{page_file.name}: {exc}") from None
     echo_json({"file": page_file.name, **report})
     if not report["success"]:
         raise typer.Exit(1)
+
+
+# --------------------------------------------------------------------------- db
+
+
+@db_app.command("start")
+@handle_errors
+def db_start(
+    port: Annotated[
+        int,
+        typer.Option(
+            min=0,
+            max=65535,
+            envvar="TASMAN_DB_PORT",
+            show_default=True,
+            help="TCP port on 127.0.0.1 (0 = the last start's port when free, else any free port).",
+        ),
+    ] = 0,
+) -> None:
+    """Start the embedded PostgreSQL to stay up (TCP 127.0.0.1 with a password), migrated.
+
+    Every command reuses it and none stops it; `tasman-etl db stop` does.
+    """
+    from tasman_etl.db.local_server import server_state, start_server
+
+    settings = _settings()
+    before = server_state(settings) if settings.db_url is None else None
+    state = start_server(settings, port=port)
+    verb = "already running" if before is not None and before.lasting else "started"
+    typer.echo(
+        f"{verb}: embedded PostgreSQL (pid {state.pid}) on {state.host}:{state.port}, "
+        f"data in {state.pgdata}; `tasman-etl db url` prints the connection string, "
+        "`tasman-etl db stop` stops it"
+    )
+
+
+@db_app.command("stop")
+@handle_errors
+def db_stop() -> None:
+    """Stop the embedded PostgreSQL (refused while a command is using it)."""
+    from tasman_etl.db.local_server import stop_server
+
+    settings = _settings()
+    state = stop_server(settings)
+    if state.running:
+        typer.echo(f"stopped: embedded PostgreSQL (pid {state.pid}) in {state.pgdata}")
+    else:
+        typer.echo(f"not running: embedded PostgreSQL in {state.pgdata}")
+
+
+@db_app.command("status")
+@handle_errors
+def db_status() -> None:
+    """Say whether the embedded PostgreSQL runs, for whom, and where (exit 0 either way)."""
+    from tasman_etl.db.local_server import server_state
+
+    settings = _settings()
+    if settings.db_url is not None:
+        from tasman_etl.redact import mask_url
+
+        typer.echo(
+            f"DB_URL is set: {mask_url(settings.db_url.get_secret_value())} (not managed by "
+            "tasman-etl; `db start`/`db stop` manage only the embedded server)"
+        )
+        return
+    state = server_state(settings)
+    if state.lasting:
+        typer.echo(
+            f"running: embedded PostgreSQL (pid {state.pid}) on {state.host}:{state.port}, "
+            f"started by `tasman-etl db start`; data in {state.pgdata}"
+        )
+    elif state.running:
+        typer.echo(
+            f"running: embedded PostgreSQL (pid {state.pid}), unix socket only, for commands "
+            f"(pids {', '.join(map(str, state.owners)) or 'none'}); it stops when they finish"
+        )
+    else:
+        typer.echo(f"stopped: embedded PostgreSQL in {state.pgdata} (`tasman-etl db start`)")
+
+
+@db_app.command("url")
+@handle_errors
+def db_url() -> None:
+    """Print the connection URL for psql or a BI tool (it holds the password).
+
+    The server `db start` started (TCP 127.0.0.1), or DB_URL when set.
+    """
+    from tasman_etl.db.local_server import server_url
+
+    typer.echo(server_url(_settings()))
+
+
+@db_app.command("psql")
+@handle_errors
+def db_psql(
+    args: Annotated[
+        list[str] | None,
+        typer.Argument(help="Arguments for psql, after --, e.g. -- -c 'select 1'."),
+    ] = None,
+) -> None:
+    """Open psql (the one bundled with the embedded server) on the database, migrated.
+
+    Starts the embedded server for the session when it is not running; uses DB_URL when set.
+    """
+    import os
+    import subprocess
+
+    from psycopg.conninfo import conninfo_to_dict, make_conninfo
+
+    from tasman_etl.db.engine import open_database
+    from tasman_etl.db.local_server import bundled_psql
+    from tasman_etl.db.migrate import apply_migrations
+
+    settings = _settings()
+    with open_database(settings) as db:
+        with db.connect(autocommit=True) as conn:
+            apply_migrations(conn)
+        params = conninfo_to_dict(db.conninfo)
+        password = params.pop("password", None)
+        env = dict(os.environ)
+        if password:  # not on the command line, where `ps` would show it
+            env["PGPASSWORD"] = str(password)
+        previous = signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C belongs to psql
+        try:
+            # the bundled psql, a conninfo without password, the user's own psql arguments
+            code = subprocess.call(  # noqa: S603
+                [str(bundled_psql()), make_conninfo("", **params), *(args or [])], env=env
+            )
+        finally:
+            signal.signal(signal.SIGINT, previous)
+    if code:
+        raise typer.Exit(code)
+
+
+def _docs_run_name(doc: Any, page_file: Path) -> str:
+    """Data Docs name of a checked page: its run id and page key (a bronze envelope's own,
+    else ``dq-<UTC time>`` and the file's name)."""
+    from tasman_etl.runner.pipeline import page_key
+
+    ingest = doc.document.get("ingest") if doc.kind == "envelope" else None
+    ingest = ingest if isinstance(ingest, dict) else {}
+    run = ingest.get("ingest_run_id") or ingest.get("run_id")
+    if not isinstance(run, str) or not run:
+        run = f"dq-{datetime.now(UTC):%Y%m%dT%H%M%SZ}"
+    if isinstance(ingest.get("page"), int):
+        key = page_key(ingest["page"], ingest.get("part"))
+    else:
+        key = page_file.name.removesuffix(".gz").removesuffix(".json")
+    return f"{run}.{key}".replace("/", ".")
 
 
 def _version_callback(value: bool) -> None:
@@ -880,5 +1340,5 @@ def _root(
 
 
 def main() -> None:
-    """Console-script entry point."""
-    app()
+    """Console-script entry point (also `python -m tasman_etl`, which names itself the same)."""
+    app(prog_name="tasman-etl")

@@ -1,10 +1,11 @@
 """Queries over the gold schema, used by `tasman-etl jobs`.
 
 `resolve_place` turns ``"City, State"`` into coordinates from the locations already
-loaded (the USAJOBS `LocationName` spelling); `query_jobs` lists jobs from
-`gold.vw_jobs`, optionally within a radius of a point (`gold.jobs_near`), matching a
-full-text keyword, or open only. One dict per job, whatever its number of locations,
-newest first (publication date, then control number).
+loaded (the USAJOBS `LocationName` spelling); `find_jobs` lists jobs from `gold.vw_jobs`,
+or within a radius of a point from `gold.jobs_near` (whole rows, with the distance and name
+of the job's nearest location), matching a full-text keyword, or open only, up to a limit,
+with the total that matched (`query_jobs`: the rows only). One dict per job, whatever its
+number of locations, newest first (publication date, then control number).
 
 Everything here reads schema gold only (views and functions), so a login holding just
 ``tasman_reader`` can run it; `prepare_schema` migrates when the login may, and otherwise
@@ -14,6 +15,7 @@ checks the schema is current.
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 from typing import Any
 
 import psycopg
@@ -23,23 +25,29 @@ from psycopg.rows import dict_row
 from tasman_etl.db.migrate import AppliedMigration, apply_migrations, load_migrations
 from tasman_etl.errors import ConfigError, DatabaseError, MigrationError
 
-__all__ = ["JOB_FIELDS", "prepare_schema", "query_jobs", "resolve_place"]
+__all__ = ["JOB_FIELDS", "JobsPage", "find_jobs", "prepare_schema", "query_jobs", "resolve_place"]
 
 Conn = psycopg.Connection[Any]
 
-#: Columns of each returned job, in output order (`gold.vw_jobs` + `distance_miles`).
+#: Columns of each returned job, in output order (`gold.vw_jobs`, or `gold.jobs_near` with
+#: its `distance_miles` and `nearest_location` when a point is given).
 JOB_FIELDS: tuple[str, ...] = (
     "control_number",
     "position_title",
     "organization_name",
     "department_name",
     "distance_miles",
+    "nearest_location",
     "locations",
     "pay_min",
     "pay_max",
     "pay_interval_code",
+    "pay_interval",
     "pay_annual_min",
     "pay_annual_max",
+    "pay_plan",
+    "grade",
+    "series",
     "remote_indicator",
     "telework_eligible",
     "apply_url",
@@ -49,6 +57,23 @@ JOB_FIELDS: tuple[str, ...] = (
     "is_open",
     "inactive_since",
 )
+
+#: Columns that only `gold.jobs_near` has (NULL without a point).
+_POINT_FIELDS = frozenset({"distance_miles", "nearest_location"})
+
+
+@dataclass(frozen=True)
+class JobsPage:
+    """Jobs of one query, up to its limit, and how many matched in all."""
+
+    rows: list[dict[str, Any]]
+    total: int
+
+    @property
+    def truncated(self) -> bool:
+        """True when the limit stopped the list before every matching job."""
+        return len(self.rows) < self.total
+
 
 _RESOLVE = """
     SELECT avg(latitude), avg(longitude), count(*)
@@ -166,28 +191,50 @@ def query_jobs(
     open_only: bool = False,
     limit: int = 50,
 ) -> list[dict[str, Any]]:
-    """Jobs from `gold.vw_jobs`, newest first, as dicts keyed by `JOB_FIELDS`.
+    """The rows of `find_jobs` (same arguments)."""
+    return find_jobs(
+        conn,
+        lat=lat,
+        lon=lon,
+        radius=radius,
+        keyword=keyword,
+        open_only=open_only,
+        limit=limit,
+    ).rows
 
-    With ``lat``/``lon``: only jobs with any location within ``radius`` miles, and
-    ``distance_miles`` is that of the nearest one (else ``distance_miles`` is None).
-    ``keyword``: full text on title + summary (`websearch_to_tsquery('english', …)`:
-    words are ANDed, ``"quoted phrase"``, ``or``, ``-word``). ``open_only``: not
-    inactive and not closed.
+
+def find_jobs(
+    conn: Conn,
+    *,
+    lat: float | None = None,
+    lon: float | None = None,
+    radius: float = 50.0,
+    keyword: str | None = None,
+    open_only: bool = False,
+    limit: int = 50,
+) -> JobsPage:
+    """Jobs from gold, newest first, as dicts keyed by `JOB_FIELDS`, and the total matched.
+
+    With ``lat``/``lon``: rows of `gold.jobs_near` (only jobs with any location within
+    ``radius`` miles; ``distance_miles`` and ``nearest_location`` are those of the job's
+    location nearest the point), else of `gold.vw_jobs` (both None). ``keyword``: full text
+    on title + summary (`websearch_to_tsquery('english', …)`: words are ANDed, ``"quoted
+    phrase"``, ``or``, ``-word``). ``open_only``: not inactive and not closed. ``limit``: at
+    most this many rows, 0 for all; `JobsPage.total` counts every match.
     """
     _check_point(lat, lon, radius)
-    if limit < 1:
-        raise ConfigError(f"limit must be at least 1, got {limit}")
-    params: dict[str, Any] = {"limit": limit}
+    if limit < 0:
+        raise ConfigError(f"limit must be 0 (all) or more, got {limit}")
+    params: dict[str, Any] = {"limit": limit or None}
     joins: list[sql.Composable] = []
     where: list[sql.Composable] = []
+    with_point = False
     if lat is not None and lon is not None:
-        joins.append(
-            sql.SQL("JOIN gold.jobs_near(%(lat)s, %(lon)s, %(radius)s) AS n USING (job_id)")
-        )
+        with_point = True
+        source = sql.SQL("gold.jobs_near(%(lat)s, %(lon)s, %(radius)s) AS v")
         params.update(lat=float(lat), lon=float(lon), radius=float(radius))
-        distance = sql.SQL("n.distance_miles")
     else:
-        distance = sql.SQL("NULL::double precision")
+        source = sql.SQL("gold.vw_jobs AS v")
     if keyword is not None and keyword.strip():
         joins.append(sql.SQL("JOIN gold.vw_job_search AS s USING (job_id)"))
         where.append(sql.SQL("s.search_tsv @@ websearch_to_tsquery('english', %(keyword)s)"))
@@ -195,16 +242,17 @@ def query_jobs(
     if open_only:
         where.append(sql.SQL("v.is_open"))
     columns = [
-        distance + sql.SQL(" AS distance_miles")
-        if name == "distance_miles"
+        sql.SQL("NULL AS {}").format(sql.Identifier(name))
+        if name in _POINT_FIELDS and not with_point
         else sql.SQL("v.{}").format(sql.Identifier(name))
         for name in JOB_FIELDS
     ]
     query = sql.SQL(
-        "SELECT {columns} FROM gold.vw_jobs AS v {joins} {where} "
+        "SELECT {columns}, count(*) OVER () AS _total FROM {source} {joins} {where} "
         "ORDER BY v.publication_start_date DESC NULLS LAST, v.control_number LIMIT %(limit)s"
     ).format(
         columns=sql.SQL(", ").join(columns),
+        source=source,
         joins=sql.SQL(" ").join(joins),
         where=sql.SQL("WHERE ") + sql.SQL(" AND ").join(where) if where else sql.SQL(""),
     )
@@ -212,9 +260,10 @@ def query_jobs(
         with conn.cursor(row_factory=dict_row) as cur:
             cur.execute(query, params)
             rows = cur.fetchall()
+            total = int(rows[0]["_total"]) if rows else 0
     except psycopg.Error as exc:
         raise DatabaseError(f"querying gold jobs failed: {exc}") from exc
     finally:
         if not conn.autocommit:
             conn.rollback()
-    return [dict(row) for row in rows]
+    return JobsPage([{k: row[k] for k in JOB_FIELDS} for row in rows], total)

@@ -7,12 +7,16 @@ suite decides is what silver and the ledger get.
 from __future__ import annotations
 
 import csv
+import html as html_lib
 import io
 import json
 import math
 import re
 import shutil
+import struct
 import subprocess
+import zlib
+from collections import Counter
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
@@ -24,6 +28,7 @@ import pytest
 from tasman_etl import __version__
 from tasman_etl.db.repository import start_run
 from tasman_etl.dq import build_gate
+from tasman_etl.dq.gx.offline import remote_assets
 from tasman_etl.gold import JOB_FIELDS
 from tasman_etl.runner.pipeline import PageIngestor
 from tasman_etl.storage.bronze import LocalBronzeStore
@@ -155,8 +160,9 @@ def test_jobs_near_chicago_over_the_real_fixtures(cli: CLI, db_url: str) -> None
     shown = cli("jobs", "--near", "chicago, illinois", "--limit", "3", env=env)
     assert shown.returncode == 0
     lines = shown.stdout.splitlines()
-    assert lines[0].startswith("posted") and len(lines) == 4
+    assert lines[0].startswith("posted") and len(lines) == 5
     assert expected[0] in lines[1]
+    assert lines[-1] == f"showing 3 of {len(expected)} jobs (--limit 0 shows all)"
 
     # every recorded posting closed long ago
     still_open = cli(
@@ -251,6 +257,11 @@ def test_dq_passes_a_clean_envelope_and_fails_the_trimmed_page_with_data_docs(
     assert suites == {"tasman_jobs", "tasman_page", "tasman_page_counts"}
     missing = [p for p in local if not (docs / unquote(p)).is_file()]
     assert missing == []  # every local page and asset index.html refers to exists
+    # offline: no page loads a script, stylesheet or image from the network
+    for page in docs.rglob("*.html"):
+        if "vendor" not in page.parts:
+            assert remote_assets(page.read_text(encoding="utf-8")) == [], page
+    assert not any("__none__" in str(page) for page in docs.rglob("*"))
     counts = docs / "validations" / "tasman_page_counts"
     page_text = " ".join(re.sub(r"<[^>]+>", " ", next(counts.rglob("*.html")).read_text()).split())
     # the failed item-count expectation: 2 items, SearchResultCount 25
@@ -269,8 +280,8 @@ def test_dq_rejects_what_is_not_a_search_page_with_exit_2(cli: CLI, tmp_path: Pa
     assert missing.returncode == 2 and missing.stdout == ""
 
 
-# Headless, and no traffic off this machine: every host name resolves to nothing (GX's Data
-# Docs pull CSS/JS from CDNs; Chromium phones home at start-up without these flags).
+# Headless, and no traffic off this machine: every host name resolves to nothing (Chromium
+# phones home at start-up without these flags; the Data Docs must not need the network).
 OFFLINE_CHROMIUM = (
     "--headless",
     "--no-sandbox",
@@ -281,7 +292,57 @@ OFFLINE_CHROMIUM = (
     "--disable-sync",
     "--disable-quic",
     "--host-resolver-rules=MAP * ~NOTFOUND",
+    "--hide-scrollbars",
+    "--window-size=1280,900",
+    "--virtual-time-budget=5000",  # let the page's scripts draw the tables
 )
+# Bootstrap 4's colours: table borders, body text, the success and failure icons/text. A page
+# without its CSS, icon font and scripts (what a CDN-only site shows offline) has none of them.
+BORDER, TEXT, SUCCESS, DANGER = "dee2e6", "212529", "28a745", "dc3545"
+
+
+def _png_colours(data: bytes) -> Counter[str]:
+    """Pixel count per RGB colour (hex) of an 8-bit, non-interlaced RGB/RGBA PNG."""
+    assert data[:8] == b"\x89PNG\r\n\x1a\n"
+    pos, idat, width, height, bpp = 8, b"", 0, 0, 3
+    while pos < len(data):
+        length, kind = struct.unpack(">I4s", data[pos : pos + 8])
+        body = data[pos + 8 : pos + 8 + length]
+        if kind == b"IHDR":
+            width, height, depth, colour, _, _, interlace = struct.unpack(">IIBBBBB", body)
+            assert depth == 8 and colour in (2, 6) and interlace == 0, (depth, colour)
+            bpp = 3 if colour == 2 else 4
+        elif kind == b"IDAT":
+            idat += body
+        pos += 12 + length
+    raw, stride = zlib.decompress(idat), width * bpp
+    counts: Counter[str] = Counter()
+    prev = bytearray(stride)
+    for y in range(height):
+        kind_of_filter = raw[y * (stride + 1)]
+        line = bytearray(raw[y * (stride + 1) + 1 : (y + 1) * (stride + 1)])
+        for i in range(stride):
+            a = line[i - bpp] if i >= bpp else 0
+            b = prev[i]
+            c = prev[i - bpp] if i >= bpp else 0
+            if kind_of_filter == 1:
+                line[i] = (line[i] + a) & 255
+            elif kind_of_filter == 2:
+                line[i] = (line[i] + b) & 255
+            elif kind_of_filter == 3:
+                line[i] = (line[i] + (a + b) // 2) & 255
+            elif kind_of_filter == 4:
+                pa, pb, pc = abs(b - c), abs(a - c), abs(a + b - 2 * c)
+                line[i] = (line[i] + (a if pa <= pb and pa <= pc else b if pb <= pc else c)) & 255
+        counts.update(bytes(line[i : i + 3]).hex() for i in range(0, stride, bpp))
+        prev = line
+    return counts
+
+
+def _rendered_text(dom: str) -> str:
+    """The text a person reads: the DOM Chromium rendered, without scripts, styles and tags."""
+    body = re.sub(r"<(script|style)\b.*?</\1>", " ", dom, flags=re.DOTALL | re.IGNORECASE)
+    return " ".join(html_lib.unescape(re.sub(r"<[^>]+>", " ", body)).split())
 
 
 @requires_fixtures
@@ -289,20 +350,57 @@ OFFLINE_CHROMIUM = (
     not any(shutil.which(b) for b in ("chromium", "chromium-browser", "google-chrome")),
     reason="no headless chromium on this machine",
 )
-def test_data_docs_render_in_headless_chromium(cli: CLI, tmp_path: Path) -> None:
+def test_data_docs_render_offline_in_headless_chromium(cli: CLI, tmp_path: Path) -> None:
+    """Data Docs open from disk with no network: the tables are drawn, styled and readable."""
     browser = next(
         b for b in map(shutil.which, ("chromium", "chromium-browser", "google-chrome")) if b
     )
     docs = tmp_path / "docs"
-    assert cli("dq", str(CHICAGO_PAGE), "--docs", str(docs)).returncode == 0
-    dom = subprocess.run(
-        [browser, *OFFLINE_CHROMIUM, "--dump-dom", (docs / "index.html").as_uri()],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=True,
-    ).stdout
-    assert "tasman_jobs" in dom
+    assert cli("dq", str(TRIMMED_PAGE), "--docs", str(docs)).returncode == 1
+    pages = sorted(p for p in docs.rglob("*.html") if "vendor" not in p.parts)
+    for page in pages:  # nothing left to fetch from a CDN
+        assert remote_assets(page.read_text(encoding="utf-8")) == [], page
+    assert "__none__" not in " ".join(str(p) for p in pages)
+    failed = next((docs / "validations" / "tasman_page_counts").rglob("*.html"))
+    run_name = failed.relative_to(docs).parts[2]
+    assert re.fullmatch(r"dq-\d{8}T\d{6}Z\.search_2024-06_it_specialist_portland_trimmed", run_name)
+
+    shots = tmp_path / "screenshots"  # kept by pytest under its basetemp, to look at
+    shots.mkdir()
+    seen: dict[str, tuple[str, Counter[str]]] = {}
+    for name, page in (("index", docs / "index.html"), ("failed_validation", failed)):
+        shot = shots / f"{name}.png"
+        for mode in ("--dump-dom", f"--screenshot={shot}"):
+            result = subprocess.run(
+                [browser, *OFFLINE_CHROMIUM, mode, page.as_uri()],
+                capture_output=True,
+                text=True,
+                timeout=120,
+                check=True,
+            )
+            if mode == "--dump-dom":
+                dom = result.stdout
+        seen[name] = (_rendered_text(dom), _png_colours(shot.read_bytes()))
+
+    index_text, index_pixels = seen["index"]
+    # the validation table, drawn by bootstrap-table from the page's data: one row per suite
+    assert "Showing 1 to 3 of 3 rows" in index_text, index_text[:3000]
+    assert index_text.count(run_name) == 3
+    for suite in ("tasman_jobs", "tasman_page", "tasman_page_counts"):
+        assert suite in index_text
+    # styled (Bootstrap), with the pass/fail icons (Font Awesome): two passed, one failed
+    assert index_pixels[BORDER] > 2000 and index_pixels[TEXT] > 1000, index_pixels.most_common(8)
+    assert index_pixels[SUCCESS] > 100 and index_pixels[DANGER] > 10
+
+    failed_text, failed_pixels = seen["failed_validation"]
+    for words in (
+        f"Validations / tasman_page_counts / {run_name}",
+        "Evaluated Expectations 1 Successful Expectations 0 Unsuccessful Expectations 1",
+        "Values in items and search_result_count must always be equal.",
+        "1 unexpected values found.",
+    ):
+        assert words in failed_text, failed_text[:3000]
+    assert failed_pixels[BORDER] > 2000 and failed_pixels[DANGER] > 200
 
 
 # ------------------------------------------------------------------ the gate in the loader

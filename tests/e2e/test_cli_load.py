@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import psycopg
 import pytest
 
 from e2e_helpers import CLI, last_json
@@ -117,3 +118,29 @@ def test_db_password_is_masked_in_errors(cli: CLI, tmp_path: Path) -> None:
     assert result.returncode == 1
     assert "s3cr3t-pw-123" not in result.stderr + result.stdout
     assert "***" in result.stderr
+
+
+@requires_fixtures
+def test_load_records_the_search_its_files_answered(cli: CLI, db_url: str) -> None:
+    """`load PAGE --keyword … --location … --radius …`: the jobs count for that search."""
+    env = {"DB_URL": db_url}
+    page = str(FIXTURES / "search_chicago_de_2025-09-03_page1.json")
+    refused = cli("load", page, "--radius", "50", env=env)
+    assert refused.returncode == 2
+    assert refused.stderr.strip().splitlines()[-1] == "error: --radius needs --location"
+    loaded = cli(
+        "load",
+        page,
+        "--keyword",
+        "data engineering",
+        "--location",
+        "Chicago, Illinois",
+        "--radius",
+        "50",
+        env=env,
+    )
+    assert loaded.returncode == 0, loaded.stderr[-2000:]
+    assert last_json(loaded.stdout)["inserted"] == 25
+    with psycopg.connect(db_url, autocommit=True) as conn:
+        row = conn.execute("SELECT count(*) FROM gold.vw_de_jobs_all").fetchone()
+    assert row == (25,)

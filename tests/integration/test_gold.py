@@ -19,10 +19,14 @@ from tasman_etl import __version__
 from tasman_etl.db.repository import PageRecord, load_page_rows, start_run
 from tasman_etl.errors import ConfigError
 from tasman_etl.gold import JOB_FIELDS, query_jobs, resolve_place
+from tasman_etl.http.usajobs import SearchQuery
 from tasman_etl.transform import transform_page
 
 R_MILES = 3958.8
 CHICAGO = (41.8781, -87.6298)
+FOUNDING = SearchQuery(
+    keyword="data engineering", location_name="Chicago, Illinois", radius_miles=50
+)
 NOW = datetime.now(UTC)
 
 
@@ -193,7 +197,9 @@ def test_jobs_near_prefilters_on_the_latlon_index(conn: psycopg.Connection[Any])
 # ------------------------------------------------------------------ views
 
 
-def test_views_filter_denormalise_and_order(conn: psycopg.Connection[Any]) -> None:
+def test_views_hold_the_founding_scope_denormalise_and_order(
+    conn: psycopg.Connection[Any],
+) -> None:
     chicago = ("Chicago, Illinois", 41.88415, -87.63241)
     load(
         conn,
@@ -211,13 +217,21 @@ def test_views_filter_denormalise_and_order(conn: psycopg.Connection[Any]) -> No
                 summary="Engineering of data platforms.",
                 posted=-7,
             ),
+            item("500000008", [chicago], posted=-2),  # not returned by the founding search
         ],
+    )
+    # what a run of the founding search records: its scope for every job it returned
+    conn.execute(
+        "INSERT INTO job_scope (scope_hash, job_id, first_seen_at, last_seen_at, "
+        "last_seen_run_id) SELECT %s, job_id, now(), now(), 'r1' FROM job "
+        "WHERE control_number <> '500000008'",
+        (FOUNDING.scope_hash(),),
     )
     conn.execute("UPDATE job SET inactive_since = now() WHERE control_number = '500000006'")
     conn.commit()
     de_all = conn.execute(
-        "SELECT control_number, is_open, locations, apply_url, pay_annual_min, telework_eligible "
-        "FROM gold.vw_de_jobs_all"
+        "SELECT control_number, is_open, locations, apply_url, pay_annual_min, telework_eligible, "
+        "keyword_match FROM gold.vw_de_jobs_all"
     ).fetchall()
     assert [r[0] for r in de_all] == [
         "500000001",
@@ -225,6 +239,7 @@ def test_views_filter_denormalise_and_order(conn: psycopg.Connection[Any]) -> No
         "500000005",
         "500000006",
         "500000007",
+        "500000002",
         "500000003",
     ]
     by_cn = {r[0]: r for r in de_all}
@@ -234,12 +249,23 @@ def test_views_filter_denormalise_and_order(conn: psycopg.Connection[Any]) -> No
     assert by_cn["500000001"][3] == "https://apply.example.gov/500000001"
     assert float(by_cn["500000001"][4]) == pytest.approx(40.5 * 2087)
     assert by_cn["500000001"][5] is True
+    # the full-text rule is a column to filter on, no longer the definition
+    assert [cn for cn, *rest in de_all if not rest[-1]] == ["500000002"]
 
     chicago_rows = conn.execute(
-        "SELECT control_number, distance_miles FROM gold.vw_de_jobs_chicago"
+        "SELECT control_number, distance_miles, nearest_location FROM gold.vw_de_jobs_chicago"
     ).fetchall()
-    assert [r[0] for r in chicago_rows] == ["500000001", "500000005", "500000007"]
+    assert [r[0] for r in chicago_rows] == [
+        "500000001",
+        "500000004",
+        "500000005",
+        "500000007",
+        "500000002",
+    ]
     assert chicago_rows[0][1] == pytest.approx(haversine(CHICAGO, chicago[1:]), rel=1e-9)
+    assert chicago_rows[0][2] == "Chicago, Illinois"
+    denver = haversine(CHICAGO, (39.7392, -104.9903))
+    assert chicago_rows[1][1:] == (pytest.approx(denver, rel=1e-9), "Denver, Colorado")
     columns = [
         r[0]
         for r in conn.execute(

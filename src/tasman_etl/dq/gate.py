@@ -308,6 +308,7 @@ class DqGate:
         known_rate_codes: Collection[str],
         item_count: ItemCountMode = "hold",
         docs_dir: Path | None = None,
+        docs_run_name: str | None = None,
         isolate: bool = False,
         worker_logging: tuple[str, str] = ("INFO", "json"),
     ) -> None:
@@ -318,6 +319,7 @@ class DqGate:
         self.item_count: ItemCountMode = item_count
         self.known_rate_codes = frozenset(codes or RATE_INTERVAL_CODES)
         self.docs_dir = docs_dir
+        self.docs_run_name = docs_run_name
         self._specs = (
             *row_expectations(self.known_rate_codes),
             *page_expectations(item_count=item_count != "off"),
@@ -345,7 +347,9 @@ class DqGate:
                     level, fmt = self._worker_logging
                     self._runner = ProcessSuiteRunner(self._specs, log_level=level, log_format=fmt)
                 else:
-                    self._runner = GxSuiteRunner(self._specs, docs_dir=self.docs_dir)
+                    self._runner = GxSuiteRunner(
+                        self._specs, docs_dir=self.docs_dir, docs_run_name=self.docs_run_name
+                    )
             return self._runner
 
     def warm_up(self) -> threading.Thread:
@@ -563,18 +567,25 @@ def check_payload(
     *,
     known_rate_codes: Collection[str] = (),
     docs_dir: Path | None = None,
+    docs_run_name: str | None = None,
 ) -> dict[str, Any]:
     """Run every expectation on one saved page, strictly (as `run` would); a JSON-able report.
 
     ``success`` is true when every expectation passed. ``quarantine`` lists the jobs the
     gate would quarantine and ``held`` says whether it would hold the page; items the
     models reject before the gate are listed under ``rejected_items``. With
-    ``docs_dir``, a Data Docs site is written there and ``docs`` names its index.html.
+    ``docs_dir``, a Data Docs site is written there and ``docs`` names its index.html;
+    ``docs_run_name`` names the validations in it (the run id and page key).
     Raises ValueError when the payload is not a search response.
     """
     items = search_items(payload)
     rows = transform_page(items)
-    gate = DqGate(enforce=True, known_rate_codes=known_rate_codes, docs_dir=docs_dir)
+    gate = DqGate(
+        enforce=True,
+        known_rate_codes=known_rate_codes,
+        docs_dir=docs_dir,
+        docs_run_name=docs_run_name,
+    )
     check = gate.check(rows, payload)
     held = check.page_failures
     report: dict[str, Any] = {

@@ -29,7 +29,7 @@ import math
 import random
 import threading
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
@@ -177,6 +177,35 @@ class SearchQuery(BaseModel):
             location_name=settings.location_name,
             radius_miles=settings.radius_miles,
         )
+
+    @classmethod
+    def from_params(cls, params: Mapping[str, Any]) -> SearchQuery:
+        """The query a set of USAJOBS parameters asked (paging ignored): ``to_params``'s inverse.
+
+        Raises ValueError for values a query cannot hold (a ``Radius`` that is not a number).
+        """
+        named = {
+            "keyword": "Keyword",
+            "location_name": "LocationName",
+            "radius_miles": "Radius",
+            "job_category_codes": "JobCategoryCode",
+            "organization_codes": "Organization",
+            "date_posted_days": "DatePosted",
+        }
+        lowered = {str(k).lower(): v for k, v in params.items()}
+        fields: dict[str, Any] = {}
+        for field_name, param in named.items():
+            value = lowered.get(param.lower())
+            if value is not None and str(value).strip() != "":
+                fields[field_name] = str(value)
+        extra = tuple(
+            sorted(
+                (str(k), str(v))
+                for k, v in params.items()
+                if str(k).lower() not in _RESERVED_PARAMS and v is not None
+            )
+        )
+        return cls.model_validate({**fields, "extra": extra})
 
     def to_params(self) -> dict[str, str]:
         """USAJOBS query parameters (no paging; ``Radius`` only with ``LocationName``)."""

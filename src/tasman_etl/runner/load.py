@@ -2,6 +2,11 @@
 
 Accepted inputs: a raw search payload or a bronze envelope, `.json` or `.json.gz`.
 Codelist responses (`{"CodeList": [...]}`) found alongside are stored in `codelist`.
+
+A loaded page's jobs are recorded under the search scope that returned them (`job_scope`,
+what the gold views of a search read): an envelope's own request parameters say which
+search it answered; a raw payload says nothing, so its scope is the one given (`scope`,
+`load --keyword/--location/--radius`), or none.
 A file that cannot be read or is not one of those is reported in one line and counted
 as a failed page; the other files still load.
 """
@@ -24,6 +29,7 @@ from tasman_etl import __version__
 from tasman_etl.db.repository import PageRecord, finish_run, start_run
 from tasman_etl.errors import ConfigError, InputFileError, TasmanError
 from tasman_etl.http.codelists import parse_codelist
+from tasman_etl.http.usajobs import SearchQuery
 from tasman_etl.runner.pipeline import (
     PageGate,
     PageIngestor,
@@ -151,6 +157,25 @@ def _source_for(doc: InputDoc, path: Path, page: int, now: datetime) -> PageSour
     )
 
 
+def scope_of(doc: InputDoc, given: SearchQuery | None = None) -> str | None:
+    """The scope hash of the search a page answered: `given`, else an envelope's request."""
+    if given is not None:
+        return given.scope_hash()
+    if doc.kind != "envelope":
+        return None
+    request = doc.document.get("request")
+    if not isinstance(request, Mapping):
+        return None
+    params = request.get("params")
+    endpoint = str(request.get("endpoint") or "").lower().rstrip("/")
+    if not isinstance(params, Mapping) or not endpoint.endswith("/api/search"):
+        return None
+    try:
+        return SearchQuery.from_params(params).scope_hash()
+    except ValueError:  # parameters no query could have sent: no scope
+        return None
+
+
 def _codelist_name(path: Path, document: Mapping[str, Any]) -> str:
     stem = path.name.split(".")[0]
     if stem.startswith("codelist_"):
@@ -168,8 +193,13 @@ def load_paths(
     run_id: str | None = None,
     progress: Callable[[int, int, str], None] | None = None,
     gate: PageGate | None = None,
+    scope: SearchQuery | None = None,
 ) -> LoadResult:
-    """Load files and folders of saved responses as one recorded run (checked by `gate`)."""
+    """Load files and folders of saved responses as one recorded run (checked by `gate`).
+
+    Each page's jobs are recorded under its search scope (`scope_of`): `scope` when given,
+    else the one an envelope's request names.
+    """
     files = collect_files(paths)
     now = datetime.now(UTC)
     rid = run_id or new_run_id(now)
@@ -178,8 +208,15 @@ def load_paths(
         conn,
         rid,
         command="load",
-        params={"files": [f.name for f in files]},
-        scope_hash=None,
+        params={
+            "files": [f.name for f in files],
+            **(
+                {"query": scope.model_dump(mode="json"), "search_params": scope.to_params()}
+                if scope is not None
+                else {}
+            ),
+        },
+        scope_hash=scope.scope_hash() if scope is not None else None,
         code_version=__version__,
     )
     ingestor = PageIngestor(conn, store, rid, run_date=now.date(), stats=RunStats(), gate=gate)
@@ -206,6 +243,7 @@ def load_paths(
             continue
         page += 1
         src = _source_for(doc, path, page, now)
+        ingestor.scope_hash = scope_of(doc, scope)
         try:
             ingestor.ingest(src)
         except ValueError as exc:  # not a usable search payload; already recorded
@@ -219,6 +257,6 @@ def load_paths(
     status = "failed" if failed else "succeeded"
     summary = stats.summary(rid, status, files=len(files), codelist_values=codelists)
     finish_run(conn, rid, status=status, summary=summary, complete=False)
-    log.info("run_summary", **summary)
+    log.info("run_summary", **{"command": "load", **summary})
     structlog.contextvars.unbind_contextvars("run_id")
     return LoadResult(rid, summary, failed)

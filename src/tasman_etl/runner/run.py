@@ -1030,5 +1030,10 @@ def _close(
     summary["duration_s"] = round(time.monotonic() - started, 3)
     summary = scrub_obj(summary)  # error texts may quote what a server sent
     repo.finish_run(conn, run_id, status=status, summary=summary, complete=complete, error=error)
-    log.info("run_summary", **{k: v for k, v in summary.items() if k != "partitions"})
+    # `command` lets the log metric of scheduled pulls (infra/terraform/monitoring.tf) tell a
+    # `run` from a `load` or `replay`, which log run_summary too.
+    log.info(
+        "run_summary",
+        **{"command": "run", **{k: v for k, v in summary.items() if k != "partitions"}},
+    )
     return summary

@@ -7,7 +7,9 @@ costs one validation per suite (``Batch.validate``, which keeps nothing in memor
 batches).
 
 With ``docs_dir`` the runner also keeps every validation result (``ValidationDefinition
-.run`` stores them in the context) so `build_docs` can render a Data Docs site there.
+.run`` stores them in the context) so `build_docs` can render a Data Docs site there, named
+after ``docs_run_name`` (a run id and page key; GX would say ``__none__``) and complete
+offline (`tasman_etl.dq.gx.offline`: the CDN assets ship with the site).
 """
 
 from __future__ import annotations
@@ -116,8 +118,10 @@ class GxSuiteRunner:
         specs: Sequence[ExpectationSpec],
         *,
         docs_dir: Path | None = None,
+        docs_run_name: str | None = None,
     ) -> None:
         gx, gxe, pd, progress_bars = _gx_modules()
+        self.docs_run_name = docs_run_name
         self._pd = pd
         self.docs_dir = docs_dir.resolve() if docs_dir is not None else None
         ctx = gx.get_context(mode="ephemeral")
@@ -196,8 +200,16 @@ class GxSuiteRunner:
         batch_definition, suite, definition = which
         batch_parameters = {"dataframe": self._dataframe(frame)}
         if self.docs_dir is not None:
+            from datetime import UTC, datetime
+
+            from great_expectations.core.run_identifier import RunIdentifier
+
             return definition.run(
-                batch_parameters=batch_parameters, result_format=dict(_RESULT_FORMAT)
+                batch_parameters=batch_parameters,
+                result_format=dict(_RESULT_FORMAT),
+                run_id=RunIdentifier(
+                    run_name=self.docs_run_name or "tasman-dq", run_time=datetime.now(UTC)
+                ),
             )
         batch = batch_definition.get_batch(batch_parameters=batch_parameters)
         return batch.validate(suite, result_format=dict(_RESULT_FORMAT))
@@ -239,5 +251,8 @@ class GxSuiteRunner:
         """Render the Data Docs site (suites and the validations run so far); its index."""
         if self.docs_dir is None:
             raise ValueError("this runner was built without docs_dir")
+        from tasman_etl.dq.gx.offline import make_offline
+
         self._ctx.build_data_docs(site_names=[_SITE])
+        make_offline(self.docs_dir)
         return self.docs_dir / "index.html"

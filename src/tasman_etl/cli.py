@@ -301,7 +301,11 @@ def print_summary(summary: dict[str, Any]) -> None:
 def load(
     paths: Annotated[
         list[Path],
-        typer.Argument(help="Files or folders of saved search responses (.json, .json.gz)."),
+        typer.Argument(
+            metavar="PATH",
+            help="Files or folders of saved search responses (.json, .json.gz).",
+            show_default=False,
+        ),
     ],
     run_id: Annotated[
         str | None, typer.Option(metavar="RUN_ID", help="Use this run id.", show_default="new")
@@ -309,6 +313,7 @@ def load(
     keyword: Annotated[
         str | None,
         typer.Option(
+            metavar="TEXT",
             help="The files answer a search with this keyword: record their jobs under that "
             "search (with --location/--radius). Envelopes name their search themselves.",
             show_default="none",
@@ -316,10 +321,13 @@ def load(
     ] = None,
     location: Annotated[
         str | None,
-        typer.Option(help="LocationName of that search.", show_default="none"),
+        typer.Option(metavar="PLACE", help="LocationName of that search.", show_default="none"),
     ] = None,
     radius: Annotated[
-        int | None, typer.Option(min=1, help="Radius of that search.", show_default="none")
+        int | None,
+        typer.Option(
+            min=1, metavar="MILES", help="Radius of that search (miles).", show_default="none"
+        ),
     ] = None,
 ) -> None:
     """Ingest saved search-response files (raw payloads or bronze envelopes) as one run."""
@@ -853,7 +861,7 @@ def runs(
 @runs_app.command("show")
 @handle_errors
 def runs_show(
-    run_id: Annotated[str, typer.Argument(help="The run to show.")],
+    run_id: Annotated[str, typer.Argument(metavar="RUN_ID", help="The run to show.")],
     fmt: Annotated[
         str, typer.Option("--format", metavar="[table|json]", help="Output format.")
     ] = "table",
@@ -1127,7 +1135,8 @@ def dq(
     page_file: Annotated[
         Path,
         typer.Argument(
-            help="A saved search page: raw payload or bronze envelope (.json, .json.gz)."
+            metavar="PAGE_FILE",
+            help="A saved search page: raw payload or bronze envelope (.json, .json.gz).",
         ),
     ],
     docs: Annotated[
@@ -1184,6 +1193,7 @@ def db_start(
             min=0,
             max=65535,
             envvar="TASMAN_DB_PORT",
+            metavar="PORT",
             show_default=True,
             help="TCP port on 127.0.0.1 (0 = the last start's port when free, else any free port).",
         ),

@@ -61,7 +61,9 @@ def make_client(sim: SimulatorServer, sleep: SleepRecorder, **overrides: Any) ->
         "api_base": sim.base_url,
         "auth_key": SecretStr(KEY),
         "user_agent": UA,
-        "requests_per_second": 1000.0,
+        # No spacing: the recorded sleeps are the backoff waits alone (with 1,000/s, a retry
+        # right after a recorded, not slept, backoff could wait a few microseconds for its slot).
+        "requests_per_second": 1e9,
         "timeout_s": 10.0,
         "max_attempts": 8,
         "retry_budget": 500,

@@ -33,7 +33,7 @@ from tasman_etl.console import render_summary, start_progress
 from tasman_etl.console import stop_progress as _stop_progress
 from tasman_etl.errors import ConfigError, TasmanError
 from tasman_etl.logging_setup import configure_logging
-from tasman_etl.redact import scrub
+from tasman_etl.redact import scrub, scrub_obj
 
 __all__ = ["app", "main"]
 
@@ -288,7 +288,9 @@ def print_summary(summary: dict[str, Any]) -> None:
     """The run summary: a short table on a terminal, else ONE JSON line (the last on stdout).
 
     Scripts and tests read the last stdout line as JSON whenever stdout is not a TTY.
+    Error texts in it may quote what a server sent: it is scrubbed of secrets first.
     """
+    summary = scrub_obj(summary)
     _stop_progress()
     if sys.stdout.isatty():
         render_summary(summary)

@@ -20,6 +20,7 @@ __all__ = [
     "Settings",
     "check_base_url",
     "check_header_value",
+    "header_value_input",
     "load_settings",
 ]
 
@@ -42,6 +43,15 @@ def _refuse_control(value: str) -> None:
             f"contains a control character ({bad}) inside the value; surrounding whitespace "
             "(a CRLF line end) is stripped, anything else must be removed"
         )
+
+
+def header_value_input(value: Any) -> Any:
+    """A validator's input for an HTTP header value (plain or `SecretStr`): `check_header_value`
+    applied to a string (blank becomes None), anything else passed on for pydantic to judge."""
+    raw = value.get_secret_value() if isinstance(value, SecretStr) else value
+    if not isinstance(raw, str):
+        return value
+    return check_header_value(raw) or None
 
 
 def check_header_value(value: str) -> str:
@@ -151,10 +161,7 @@ class Settings(BaseSettings):
     @field_validator("usajobs_auth_key", "usajobs_user_agent", mode="before")
     @classmethod
     def _header_value(cls, value: Any) -> Any:
-        raw = value.get_secret_value() if isinstance(value, SecretStr) else value
-        if not isinstance(raw, str):
-            return value
-        return check_header_value(raw) or None
+        return header_value_input(value)
 
     @field_validator("usajobs_api_base", "aws_endpoint_url")
     @classmethod

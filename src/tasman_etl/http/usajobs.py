@@ -42,7 +42,7 @@ import tenacity
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 
 from tasman_etl import __version__
-from tasman_etl.config import DEFAULT_API_BASE, check_base_url, check_header_value
+from tasman_etl.config import DEFAULT_API_BASE, check_base_url, header_value_input
 from tasman_etl.errors import (
     AuthError,
     ConfigError,
@@ -266,10 +266,7 @@ class ClientConfig(BaseModel):
     @classmethod
     def _header_value(cls, value: Any) -> Any:
         # Surrounding whitespace stripped, control characters refused (never echoed).
-        raw = value.get_secret_value() if isinstance(value, SecretStr) else value
-        if not isinstance(raw, str):
-            return value
-        return check_header_value(raw) or None
+        return header_value_input(value)
 
     @property
     def request_deadline_s(self) -> float:

@@ -29,7 +29,6 @@ from tasman_etl.db import run_lock
 from tasman_etl.errors import AuthError, ConfigError, DatabaseError, FetchError, TasmanError
 from tasman_etl.http.partition import CAP, is_capped, page_count
 from tasman_etl.http.usajobs import Page, SearchPlan, SearchQuery, UsajobsClient
-from tasman_etl.redact import scrub_obj
 from tasman_etl.runner import plausible
 from tasman_etl.runner.pipeline import (
     PageGate,
@@ -1028,7 +1027,6 @@ def _close(
     if error:
         summary["error"] = error
     summary["duration_s"] = round(time.monotonic() - started, 3)
-    summary = scrub_obj(summary)  # error texts may quote what a server sent
     repo.finish_run(conn, run_id, status=status, summary=summary, complete=complete, error=error)
     # `command` lets the log metric of scheduled pulls (infra/terraform/monitoring.tf) tell a
     # `run` from a `load` or `replay`, which log run_summary too.

@@ -19,8 +19,8 @@ from structlog.testing import capture_logs
 from tasman_etl.dq import DqGate, build_gate, check_payload
 from tasman_etl.dq.gate import items_frame, jobs_frame, search_result_count
 from tasman_etl.dq.gx.suite import ITEM_COUNT, page_expectations, row_expectations
+from tasman_etl.dq.outcome import GateOutcome
 from tasman_etl.models import RATE_INTERVAL_CODES
-from tasman_etl.runner.pipeline import GateOutcome
 from tasman_etl.transform import JOB_COLUMNS, PageRows, search_items, transform_page
 
 from realdata import FIXTURES, SEARCH_FILES, load_payload, requires_fixtures

@@ -1,6 +1,6 @@
 """The data-quality gate run on each page's parsed rows before they are loaded.
 
-`build_gate` returns a `PageGate` (see `tasman_etl.runner.pipeline`) backed by two
+`build_gate` returns a `PageGate` (see `tasman_etl.dq.outcome`) backed by two
 Great Expectations suites (`tasman_etl.dq.gx.suite`):
 
 * **Row level**, on one row per parsed job: control number, title and URI present;
@@ -49,8 +49,8 @@ import structlog
 from tasman_etl.dq.gx.process import ProcessSuiteRunner
 from tasman_etl.dq.gx.runner import ExpectationOutcome, Frame, GxSuiteRunner
 from tasman_etl.dq.gx.suite import ITEM_COUNT, page_expectations, row_expectations
+from tasman_etl.dq.outcome import GateOutcome, PageGate
 from tasman_etl.models import RATE_INTERVAL_CODES
-from tasman_etl.runner.pipeline import GateOutcome, PageGate
 from tasman_etl.transform import (
     JOB_COLUMNS,
     PageRows,

@@ -14,7 +14,7 @@ from collections import Counter, defaultdict
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime
-from typing import Any, Protocol
+from typing import Any
 
 import psycopg
 import structlog
@@ -28,6 +28,7 @@ from tasman_etl.db.repository import (
     record_page,
     stored_hashes,
 )
+from tasman_etl.dq.outcome import GateOutcome, PageGate
 from tasman_etl.errors import BronzeIntegrityError, StorageError
 from tasman_etl.storage.bronze import (
     BronzeKey,
@@ -59,34 +60,6 @@ __all__ = [
 ]
 
 log = structlog.get_logger(__name__)
-
-
-@dataclass(frozen=True)
-class GateOutcome:
-    """What a data-quality gate decided about a page.
-
-    `rows` are the rows to load: row-level failures have been moved into
-    `rows.quarantine` with the expectation's name as the reason. `hold` means a
-    page-level expectation failed under enforcement: load nothing, keep the page in
-    bronze, record it as held. `results` are stored per page in the ledger.
-    """
-
-    rows: PageRows
-    hold: bool
-    results: list[dict[str, Any]]
-    failed_expectations: list[str]
-
-
-class PageGate(Protocol):
-    """A data-quality gate run on each page's parsed rows before they are loaded."""
-
-    def __call__(self, rows: PageRows, payload: Mapping[str, Any]) -> GateOutcome:
-        """Check `rows` (parsed from `payload`) and decide what loads."""
-        ...
-
-    def batch(self, pages: Sequence[tuple[PageRows, Mapping[str, Any]]]) -> list[GateOutcome]:
-        """Check several pages together; each page's outcome is what it would be alone."""
-        ...
 
 
 def new_run_id(now: datetime | None = None) -> str:

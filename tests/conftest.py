@@ -123,7 +123,7 @@ def pg_server_url() -> Iterator[str]:
         try:
             yield db.conninfo
         finally:
-            db.close()
+            db.close(wait=True)  # the directory is removed next: let the shutdown finish
     finally:
         shutil.rmtree(home, ignore_errors=True)
         if installed:
@@ -168,7 +168,8 @@ def _sweep_leaked_servers() -> None:
         if (home / "pgdata" / "postmaster.pid").exists():
             # Reusing it prunes the dead owners; closing the last handle stops it.
             with contextlib.suppress(Exception):  # best effort; the directory goes anyway
-                open_database(Settings(tasman_home=home, db_url=None, _env_file=None)).close()
+                settings = Settings(tasman_home=home, db_url=None, _env_file=None)
+                open_database(settings).close(wait=True)
         shutil.rmtree(home, ignore_errors=True)
 
 

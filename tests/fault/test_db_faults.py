@@ -154,7 +154,7 @@ def private_server() -> Iterator[Settings]:
             apply_migrations(conn)
         yield settings
     finally:
-        db.close()
+        db.close(wait=True)  # the directory is removed next: let the shutdown finish
         shutil.rmtree(home, ignore_errors=True)
 
 

@@ -51,6 +51,22 @@ def wait_for(condition: Callable[[], bool], what: str, timeout: float = 15.0) ->
         time.sleep(0.05)
 
 
+def wait_stopped(pid: int, pgdata: Path) -> None:
+    """Wait for a postmaster whose stop was requested (close() does not wait) to exit, and
+    check it left its data directory clean: no postmaster.pid, no socket lock."""
+    wait_for(lambda: not postmaster_alive(pid), f"postmaster {pid} to exit")
+    assert not (pgdata / "postmaster.pid").exists()
+    assert not list(pgdata.glob(".s.PGSQL.*"))
+
+
+def pm_status(pgdata: Path) -> str | None:
+    """The status line of postmaster.pid ("ready", "stopping", ...), None without the file."""
+    try:
+        return (pgdata / "postmaster.pid").read_text().splitlines()[7].strip()
+    except (OSError, IndexError):
+        return None
+
+
 def select_one(db: Database) -> object:
     with db.connect() as conn:
         row = conn.execute("select 1").fetchone()
@@ -60,7 +76,8 @@ def select_one(db: Database) -> object:
 @pytest.fixture
 def home() -> Iterator[Path]:
     """A TASMAN_HOME outside pytest's basetemp (pytest chmods that back to 0700 each session,
-    cutting off the `embedded_postgres` user); any server left there is killed at the end."""
+    cutting off the `embedded_postgres` user); a server still there at the end is given a
+    moment to finish its shutdown (close() does not wait for it), then killed."""
     path = Path(tempfile.mkdtemp(prefix="tasman-engine-"))
     try:
         yield path
@@ -68,7 +85,13 @@ def home() -> Iterator[Path]:
         pid_file = path / "pgdata" / "postmaster.pid"
         if pid_file.exists():
             with contextlib.suppress(psutil.Error, ValueError, IndexError):
-                psutil.Process(int(pid_file.read_text().split()[0])).kill()
+                proc = psutil.Process(int(pid_file.read_text().split()[0]))
+                if pm_status(path / "pgdata") != "stopping":
+                    proc.send_signal(signal.SIGINT)  # fast shutdown
+                try:
+                    proc.wait(15)
+                except psutil.TimeoutExpired:
+                    proc.kill()
         shutil.rmtree(path, ignore_errors=True)
 
 
@@ -106,11 +129,10 @@ def test_second_handle_reuses_server_and_last_close_stops_it(
     assert select_one(second) == 1
 
     second.close()
-    assert not postmaster_alive(pid)
-    assert not (pgdata / "postmaster.pid").exists()
     assert handle_pids(pgdata) == []
     with pytest.raises(DatabaseError, match="closed"):
         second.connect()
+    wait_stopped(pid, pgdata)
 
 
 def test_connections_carry_app_name_and_timeouts(home: Path) -> None:
@@ -121,7 +143,7 @@ def test_connections_carry_app_name_and_timeouts(home: Path) -> None:
         assert conn.execute("show statement_timeout").fetchone() == ("7s",)
         pid = db.server_pid
     assert pid is not None
-    assert not postmaster_alive(pid)
+    wait_stopped(pid, home / "pgdata")
 
 
 def test_data_persists_across_restart(home: Path) -> None:
@@ -130,7 +152,9 @@ def test_data_persists_across_restart(home: Path) -> None:
         conn.execute("create table kept (v text)")
         conn.execute("insert into kept values ('still here')")
         conn.commit()
-    assert not (settings.pgdata_path / "postmaster.pid").exists()
+        pid = db.server_pid
+    assert pid is not None
+    wait_stopped(pid, settings.pgdata_path)
 
     with open_database(settings) as db, db.connect() as conn:
         assert conn.execute("select v from kept").fetchall() == [("still here",)]
@@ -141,8 +165,8 @@ def test_stale_handle_pids_are_pruned_and_server_still_stops(
 ) -> None:
     settings = settings_for(home)
     pgdata = settings.pgdata_path
-    with open_database(settings):
-        pass  # initdb, start, stop
+    open_database(settings).close(wait=True)  # initdb, start, stop
+    assert not (pgdata / "postmaster.pid").exists()
     gone = subprocess.Popen([sys.executable, "-c", "pass"])
     gone.wait()
     dead = gone.pid
@@ -157,8 +181,8 @@ def test_stale_handle_pids_are_pruned_and_server_still_stops(
     # A co-owner that died while we held the server must not keep it running.
     (pgdata / ".handle_pids.json").write_text(json.dumps([dead, os.getpid()]))
     db.close()
-    assert not postmaster_alive(pid)
     assert handle_pids(pgdata) == []
+    wait_stopped(pid, pgdata)
 
 
 CHILD = """
@@ -202,7 +226,7 @@ def test_server_left_by_sigkilled_owner_is_reused(home: Path, opened: list[Datab
     assert select_one(db) == 1
     assert handle_pids(pgdata) == [os.getpid()]
     db.close()
-    assert not postmaster_alive(pid)
+    wait_stopped(pid, pgdata)
 
 
 def test_postmaster_killed_under_open_handle_is_restarted(
@@ -232,7 +256,141 @@ def test_postmaster_killed_under_open_handle_is_restarted(
     first.close()
     assert postmaster_alive(new_pid)
     second.close()
-    assert not postmaster_alive(new_pid)
+    wait_stopped(new_pid, settings.pgdata_path)
+
+
+def test_close_requests_the_stop_and_the_postmaster_finishes_alone(home: Path) -> None:
+    """close() does not wait for the shutdown: it returns once the postmaster took the
+    request (postmaster.pid says "stopping", or it is already gone); the postmaster then
+    exits by itself and leaves the data directory clean."""
+    settings = settings_for(home)
+    pgdata = settings.pgdata_path
+    db = open_database(settings)
+    pid = db.server_pid
+    assert pid is not None
+    assert pm_status(pgdata) == "ready"
+    # its own session (pg_ctl start): what hits the command's process group misses it
+    assert os.getsid(pid) == pid != os.getsid(0)
+
+    db.close()
+
+    if postmaster_alive(pid):  # usually: the shutdown takes a few ms more than close()
+        assert pm_status(pgdata) in ("stopping", None)
+    assert handle_pids(pgdata) == []
+    wait_stopped(pid, pgdata)
+
+
+COMMAND = """
+import sys
+from pathlib import Path
+from tasman_etl.config import Settings
+from tasman_etl.db.engine import open_database
+db = open_database(Settings(tasman_home=Path(sys.argv[1]), db_url=None, _env_file=None))
+with db.connect() as conn:
+    conn.execute("create table if not exists kept (v text)")
+    conn.execute("insert into kept values ('from ' || %s)", (sys.argv[2],))
+    conn.commit()
+print(f"PID {db.server_pid}", flush=True)
+if sys.argv[2] == "close":
+    db.close()
+# else: left to the atexit hook, as a command that raised would
+"""
+
+
+@pytest.mark.parametrize("ending", ["close", "atexit"])
+def test_a_command_exits_without_waiting_and_its_server_stops_alone(
+    home: Path, ending: str
+) -> None:
+    pgdata = home / "pgdata"
+    child = subprocess.run(
+        [sys.executable, "-c", COMMAND, str(home), ending],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert child.returncode == 0, child.stderr[-2000:]
+    pid = int(child.stdout.split("PID ")[1].split()[0])
+    assert "embedded_postgres_stopped" in child.stdout + child.stderr  # requested, not waited
+    wait_stopped(pid, pgdata)  # not killed with the command: it finished its shutdown
+    with open_database(settings_for(home)) as db, db.connect() as conn:
+        assert conn.execute("select v from kept").fetchall() == [(f"from {ending}",)]
+        pid = db.server_pid
+    assert pid is not None
+    wait_stopped(pid, pgdata)
+
+
+def test_reopen_right_after_close_waits_for_the_old_server_and_reads_the_row(
+    home: Path, opened: list[Database]
+) -> None:
+    settings = settings_for(home)
+    pgdata = settings.pgdata_path
+    first = open_database(settings)
+    with first.connect() as conn:
+        conn.execute("create table kept (v text)")
+        conn.execute("insert into kept values ('committed')")
+        conn.commit()
+    old = first.server_pid
+    assert old is not None
+    first.close()
+
+    second = open_database(settings)  # the old postmaster may still be shutting down
+    opened.append(second)
+
+    new = second.server_pid
+    assert new is not None and new != old
+    wait_for(lambda: not postmaster_alive(old), "the old postmaster to be gone")
+    assert pm_status(pgdata) == "ready"
+    with second.connect() as conn:
+        assert conn.execute("select v from kept").fetchall() == [("committed",)]
+    second.close()
+    wait_stopped(new, pgdata)
+
+
+def test_five_immediate_open_close_cycles(home: Path) -> None:
+    settings = settings_for(home)
+    pgdata = settings.pgdata_path
+    pids: list[int] = []
+    for cycle in range(5):
+        with open_database(settings) as db, db.connect() as conn:
+            if cycle == 0:
+                conn.execute("create table cycles (n int)")
+            conn.execute("insert into cycles values (%s)", (cycle,))
+            conn.commit()
+            assert conn.execute("select count(*) from cycles").fetchone() == (cycle + 1,)
+            pid = db.server_pid
+            assert pid is not None
+            pids.append(pid)
+    assert len(set(pids)) == 5  # each cycle stopped its server and started a new one
+    wait_stopped(pids[-1], pgdata)
+    assert not any(postmaster_alive(p) for p in pids)
+
+
+def test_a_server_that_does_not_finish_stopping_is_an_error_after_the_timeout(
+    home: Path, opened: list[Database]
+) -> None:
+    """A postmaster stuck in "stopping" is waited for only up to the start timeout. Stuck
+    here: a smart shutdown (SIGTERM) waits for a client that does not leave."""
+    settings = settings_for(home)
+    pgdata = settings.pgdata_path
+    db = open_database(settings)
+    opened.append(db)
+    pid = db.server_pid
+    assert pid is not None
+    client = db.connect(autocommit=True)
+    try:
+        os.kill(pid, signal.SIGTERM)
+        wait_for(lambda: pm_status(pgdata) == "stopping", "the smart shutdown to begin")
+
+        with pytest.raises(DatabaseError, match="still shutting down") as info:
+            open_database(settings, start_timeout_s=0.5)
+
+        assert f"pid {pid}" in str(info.value)
+        assert postmaster_alive(pid)
+    finally:
+        client.close()  # the last client gone, the smart shutdown completes
+    wait_stopped(pid, pgdata)
+    db.close()  # nothing left to stop
 
 
 def test_unusable_data_dir_raises_database_error(home: Path) -> None:

@@ -208,7 +208,7 @@ def test_migrations_as_a_non_superuser_with_createrole() -> None:
             assert conn.execute("SELECT count(*) FROM gold.vw_de_jobs_chicago").fetchone() == (0,)
         _denied(_url_for(url, "analyst", "unused"), "SELECT raw_json FROM job")
     finally:
-        server.close()
+        server.close(wait=True)  # the directory is removed next: let the shutdown finish
         shutil.rmtree(home, ignore_errors=True)
 
 

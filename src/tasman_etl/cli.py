@@ -226,39 +226,15 @@ def _rate_codes(conn: Any) -> list[str]:
     return [r[0] for r in rows]
 
 
-@contextlib.contextmanager
-def _gate(settings: Settings, conn: Any, *, item_count: str) -> Iterator[Any]:
-    """The data-quality gate; Great Expectations runs in a worker process.
-
-    The worker (started by `_start_gx_worker`, or now) imports GX (3-5 s) while the
-    command connects, plans and fetches; it is stopped when the block ends.
-    """
+def _gate(settings: Settings, conn: Any, *, item_count: str) -> Any:
+    """The data-quality gate: the suites evaluated natively, in this process (ADR 0026)."""
     from tasman_etl.dq import DqGate
 
-    gate = DqGate(
+    return DqGate(
         enforce=settings.dq_enforce,
         known_rate_codes=_rate_codes(conn),
         item_count=item_count,  # type: ignore[arg-type]
-        isolate=True,
-        worker_logging=(settings.log_level, settings.log_format),
     )
-    gate.warm_up()
-    try:
-        yield gate
-    finally:
-        gate.close()
-
-
-def _start_gx_worker(settings: Settings) -> None:
-    """Start the Great Expectations worker process and its import, before anything else.
-
-    If the command ends before its gate adopts the worker, the worker is stopped at once
-    (the interpreter would otherwise wait seconds for the import to finish).
-    """
-    from tasman_etl.dq.gx.process import discard_prestarted, prestart
-
-    prestart(log_level=settings.log_level, log_format=settings.log_format)
-    _cleanups.append(discard_prestarted)
 
 
 def _json_default(value: Any) -> Any:
@@ -345,13 +321,10 @@ def load(
         scope = SearchQuery(keyword=keyword, location_name=location, radius_miles=radius)
     files = collect_files(paths)  # a usage error here writes nothing
     _install_signal_handlers()
-    _start_gx_worker(settings)
     store = open_bronze_store(settings)
-    with (
-        _database(settings) as conn,
+    with _database(settings) as conn:
         # saved files may be trimmed by hand: the item-count check warns, never holds
-        _gate(settings, conn, item_count="warn") as gate,
-    ):
+        gate = _gate(settings, conn, item_count="warn")
         result = load_paths(
             conn, store, files, run_id=run_id, progress=_progress(), gate=gate, scope=scope
         )
@@ -543,7 +516,6 @@ def run(
             if simulator is not None:
                 simulator.stop()
         return
-    _start_gx_worker(settings)
     try:
         store = open_bronze_store(settings)
         sleep = interruptible_sleep(stopper.event)
@@ -558,10 +530,9 @@ def run(
                 sleep=sleep,
                 stop=stopper.event,
             ) as codelists,
-            contextlib.ExitStack() as stack,
         ):
             refresh_label_lists(conn, codelists, ttl_s=86_400)
-            gate = stack.enter_context(_gate(settings, conn, item_count="hold"))
+            gate = _gate(settings, conn, item_count="hold")
             opts = RunOptions(
                 query=SearchQuery.from_settings(settings),
                 results_per_page=settings.results_per_page,
@@ -696,14 +667,11 @@ def replay(
             raise ConfigError(f"--date must be YYYY-MM-DD, got {on_date!r}") from None
     settings = _settings()
     _install_signal_handlers()
-    _start_gx_worker(settings)
     store = open_bronze_store(settings)
-    with (
-        _database(settings) as conn,
+    with _database(settings) as conn:
         # API pages had their item count checked when fetched; files saved by `load` may
         # be trimmed by hand: replay only warns on the count.
-        _gate(settings, conn, item_count="warn") as gate,
-    ):
+        gate = _gate(settings, conn, item_count="warn")
         result = do_replay(conn, store, run_id=run_id, on_date=day, progress=_progress(), gate=gate)
     print_summary(result.summary)
     if result.failed:

@@ -1,7 +1,8 @@
-"""The Great Expectations page gate: every real item passes, each rule catches its case.
+"""The page gate: every real item passes, each rule catches its case, duplicates only warn.
 
-Great Expectations is imported once for the module (a few seconds); each gate builds
-its context once.
+The gates here evaluate the suites natively (no Great Expectations import); the tests of
+the Data Docs path (``docs_dir``) import Great Expectations, once for the module. That the
+native results are Great Expectations' own is tested in test_gate_native.py.
 """
 
 from __future__ import annotations
@@ -18,7 +19,12 @@ from structlog.testing import capture_logs
 
 from tasman_etl.dq import DqGate, build_gate, check_payload
 from tasman_etl.dq.gate import items_frame, jobs_frame, search_result_count
-from tasman_etl.dq.gx.suite import ITEM_COUNT, page_expectations, row_expectations
+from tasman_etl.dq.gx.suite import (
+    CONTROL_NUMBERS_UNIQUE,
+    ITEM_COUNT,
+    page_expectations,
+    row_expectations,
+)
 from tasman_etl.dq.outcome import GateOutcome
 from tasman_etl.models import RATE_INTERVAL_CODES
 from tasman_etl.transform import JOB_COLUMNS, PageRows, search_items, transform_page
@@ -253,14 +259,40 @@ def test_known_rate_codes_come_from_the_codelist_else_the_builtin_set() -> None:
 # ------------------------------------------------------------------ page level
 
 
-def test_duplicate_control_numbers_hold_the_page(strict: DqGate) -> None:
-    items = [_item("900000001"), _item("900000002"), _item(" 900000001 ")]
-    rows, outcome = _gate_page(strict, _page(items))
-    assert rows.duplicates == 1  # the transform alone would have loaded 2 jobs
-    assert outcome.hold is True
-    assert outcome.failed_expectations == ["control_numbers_unique"]
-    unique = next(r for r in outcome.results if r["expectation"] == "control_numbers_unique")
-    assert unique["success"] is False and unique["unexpected_count"] == 2
+def test_a_duplicate_control_number_warns_and_never_holds_the_page(strict: DqGate) -> None:
+    # 19 items, the 4th repeated as the 12th with other values: 18 jobs, the later copy wins
+    items = [_item(str(900000000 + i)) for i in range(18)]
+    again = _item("900000003", PositionTitle="Senior Data Engineer")
+    again["MatchedObjectId"] = " 900000003 "  # the same control number, as the models read it
+    items.insert(11, again)
+    assert len(items) == 19
+    payload = _page(items)
+    rows = transform_page(search_items(payload))
+    assert rows.duplicates == 1
+    with capture_logs() as logs:
+        outcome = strict(rows, payload)
+    assert outcome.hold is False
+    assert outcome.rows.quarantine == []
+    assert len(outcome.rows.jobs) == 18
+    titles = {j[COL["control_number"]]: j[COL["position_title"]] for j in outcome.rows.jobs}
+    assert titles["900000003"] == "Senior Data Engineer"
+    assert outcome.failed_expectations == [CONTROL_NUMBERS_UNIQUE]
+    unique = next(r for r in outcome.results if r["expectation"] == CONTROL_NUMBERS_UNIQUE)
+    assert unique == {
+        "expectation": CONTROL_NUMBERS_UNIQUE,
+        "success": False,
+        "unexpected_count": 2,  # every occurrence, as Great Expectations counts them
+        "level": "page",
+        "gating": False,
+    }
+    warned = [e for e in logs if e["event"] == "dq_expectation_failed"]
+    assert [(e["expectation"], e["action"], e["log_level"]) for e in warned] == [
+        (CONTROL_NUMBERS_UNIQUE, "warn", "warning")
+    ]
+    # nor for saved files, nor without enforcement
+    for_files = DqGate(enforce=True, known_rate_codes=(), item_count="warn")
+    lenient = DqGate(enforce=False, known_rate_codes=())
+    assert not for_files(rows, payload).hold and not lenient(rows, payload).hold
 
 
 def test_item_count_is_compared_with_search_result_count(strict: DqGate) -> None:
@@ -310,7 +342,7 @@ def test_enforce_false_never_holds_or_quarantines_but_reports_and_logs(lenient: 
 # ------------------------------------------------------------------ robustness and cost
 
 
-def test_a_gx_failure_holds_under_enforce_and_loads_otherwise(
+def test_an_evaluation_failure_holds_under_enforce_and_loads_otherwise(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     payload = _page([_item("900000001")])
@@ -327,7 +359,9 @@ def test_a_gx_failure_holds_under_enforce_and_loads_otherwise(
         assert all(not r["success"] and "metric exploded" in r["error"] for r in outcome.results)
 
 
-def test_the_gx_context_is_built_once_per_gate(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_the_gx_context_is_built_once_per_gate(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Any
+) -> None:
     import great_expectations as gx
 
     made: list[Any] = []
@@ -338,30 +372,51 @@ def test_the_gx_context_is_built_once_per_gate(monkeypatch: pytest.MonkeyPatch) 
         return real(*args, **kwargs)
 
     monkeypatch.setattr(gx, "get_context", counting)
-    gate = build_gate(enforce=True, known_rate_codes=())
+    native = build_gate(enforce=True, known_rate_codes=())
+    _gate_page(native, _page([_item("900000001")]))
+    assert made == []  # the loading path never builds a GX context
+    with_docs = DqGate(enforce=True, known_rate_codes=(), docs_dir=tmp_path / "docs")
     for n in range(3):
-        _gate_page(gate, _page([_item(str(900000000 + n))]))
+        _gate_page(with_docs, _page([_item(str(900000000 + n))]))
     assert made == [{"mode": "ephemeral"}]
 
 
-def test_no_progress_bars_on_stderr(strict: DqGate, capfd: pytest.CaptureFixture[str]) -> None:
-    _gate_page(strict, _page([_item("900000001")]))
+def test_no_progress_bars_on_stderr(tmp_path: Any, capfd: pytest.CaptureFixture[str]) -> None:
+    with_docs = DqGate(enforce=True, known_rate_codes=(), docs_dir=tmp_path / "docs")
+    _gate_page(with_docs, _page([_item("900000001")]))
     captured = capfd.readouterr()
     assert "Calculating Metrics" not in captured.err + captured.out
     assert "%|" not in captured.err
 
 
-def test_importing_the_gate_does_not_import_great_expectations() -> None:
+def test_gating_pages_never_imports_great_expectations_or_pandas() -> None:
     code = (
         "import sys\n"
         "from tasman_etl.dq import build_gate\n"
-        "build_gate(enforce=True, known_rate_codes=())\n"
-        "print('great_expectations' in sys.modules, 'pandas' in sys.modules)\n"
+        "from tasman_etl.transform import search_items, transform_page\n"
+        "item = {'MatchedObjectId': '900000001', 'MatchedObjectDescriptor': {\n"
+        "    'PositionTitle': 'T', 'PositionURI': 'ftp://x', 'PositionLocation': []}}\n"
+        "page = {'SearchResult': {'SearchResultCount': 3, 'SearchResultItems': [item, item]}}\n"
+        "gate = build_gate(enforce=True, known_rate_codes=())\n"
+        "rows = transform_page(search_items(page))\n"
+        "outcome = gate(rows, page)\n"
+        "gate.batch([(rows, page), (rows, page)])\n"
+        "failed = [r['expectation'] for r in outcome.results if not r['success']]\n"
+        "print('OUT', outcome.hold, *failed)\n"
+        "print('OUT', 'great_expectations' in sys.modules, 'pandas' in sys.modules)\n"
     )
     out = subprocess.run(
         [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60
     )
-    assert out.stdout.split() == ["False", "False"]
+    lines = [line.split()[1:] for line in out.stdout.splitlines() if line.startswith("OUT ")]
+    assert lines[0] == [
+        "True",  # held: 2 items where SearchResultCount says 3
+        "position_uri_is_http_url",
+        "has_location",
+        "control_numbers_unique",
+        "item_count_matches_search_result_count",
+    ]
+    assert lines[1] == ["False", "False"]
 
 
 def test_check_payload_reports_without_deciding(tmp_path: Any) -> None:
@@ -381,7 +436,7 @@ def test_check_payload_reports_without_deciding(tmp_path: Any) -> None:
         check_payload({"nope": 1})
 
 
-def test_a_page_with_nothing_new_needs_no_great_expectations() -> None:
+def test_a_page_with_nothing_new_passes() -> None:
     gate = DqGate(enforce=True, known_rate_codes=())
     payload = _page([_item("100000001"), _item("100000002")])
     unchanged = PageRows(
@@ -390,12 +445,12 @@ def test_a_page_with_nothing_new_needs_no_great_expectations() -> None:
     outcome = gate(unchanged, payload)
     assert not outcome.hold
     assert all(r["success"] for r in outcome.results)
-    assert gate._runner is None  # GX never built
-    # a page rule that fails still goes to GX and holds the page
+    # a page rule that fails is still evaluated: a duplicate warns, a short page holds
     duplicated = _page([_item("100000001"), _item("100000001")])
     outcome = gate(PageRows(items=2), duplicated)
-    assert outcome.hold
-    assert "control_numbers_unique" in outcome.failed_expectations
+    assert not outcome.hold
+    assert CONTROL_NUMBERS_UNIQUE in outcome.failed_expectations
+    assert gate(PageRows(items=2), _page([_item("100000001")] * 2, count=5)).hold
 
 
 # ------------------------------------------------------------------ batches
@@ -409,7 +464,7 @@ def _mixed_pages() -> list[dict[str, Any]]:
     no_place[0]["MatchedObjectDescriptor"]["PositionLocation"] = []
     return [
         _page(bad_uri),
-        _page([_item("930000001"), _item("930000002"), _item("930000001")]),  # duplicate
+        _page([_item("930000001"), _item("930000002"), _item("930000001")]),  # duplicate: warns
         _page([_item("940000001")], count=7),  # count says 7
         _page([]),
         _page([_item(str(950000000 + i)) for i in range(6)]),  # clean
@@ -424,7 +479,7 @@ def test_a_batch_gets_for_each_page_what_the_page_gets_alone(strict: DqGate) -> 
     pages = [(transform_page(search_items(p)), p) for p in payloads]
     together = strict.batch(pages)
     alone = [strict(rows, payload) for rows, payload in pages]
-    assert [o.hold for o in together] == [False, True, True, False, False, False, False]
+    assert [o.hold for o in together] == [False, False, True, False, False, False, False]
     for batch_outcome, single in zip(together, alone, strict=True):
         assert batch_outcome.results == single.results
         assert batch_outcome.hold == single.hold
@@ -445,7 +500,7 @@ def test_a_batch_gets_for_each_page_what_the_page_gets_alone(strict: DqGate) -> 
     )
 
 
-def test_a_gx_failure_in_a_batch_holds_every_page_of_it(
+def test_an_evaluation_failure_in_a_batch_holds_every_page_of_it(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     gate = DqGate(enforce=True, known_rate_codes=RATE_INTERVAL_CODES)
@@ -456,11 +511,5 @@ def test_a_gx_failure_in_a_batch_holds_every_page_of_it(
 
     monkeypatch.setattr(gate.runner, "validate", broken)
     outcomes = gate.batch(pages)
-    # the empty page needs no GX at all; every other page of the batch is held
-    assert [o.hold for o in outcomes] == [True, True, True, False, True, True, True]
-    assert all(
-        "metric planning exploded" in r.get("error", "")
-        for o in outcomes
-        if o.hold
-        for r in o.results
-    )
+    assert all(o.hold for o in outcomes)  # the empty page too: nothing was checked
+    assert all("metric planning exploded" in r["error"] for o in outcomes for r in o.results)

@@ -1,10 +1,14 @@
 """Great Expectations plumbing: one ephemeral context, a suite per table, many validations.
 
+The loading path (``run``, ``load``, ``replay``) never builds this runner: it evaluates
+the same suites with `tasman_etl.dq.native.NativeSuiteRunner` (ADR 0026). A
+`GxSuiteRunner` serves ``tasman-etl dq --docs`` (Data Docs) and the conformance tests that
+hold the native evaluator to Great Expectations' results.
+
 Great Expectations (and pandas) are imported only when a `GxSuiteRunner` is built: the
-import takes seconds, and commands that never gate a page should not pay for it. The
-context, data sources and suites are built once per runner; each batch of pages then
-costs one validation per suite (``Batch.validate``, which keeps nothing in memory between
-batches).
+import takes seconds and ~200 MB. The context, data sources and suites are built once per
+runner; each batch of pages then costs one validation per suite (``Batch.validate``,
+which keeps nothing in memory between batches).
 
 With ``docs_dir`` the runner also keeps every validation result (``ValidationDefinition
 .run`` stores them in the context) so `build_docs` can render a Data Docs site there, named
@@ -15,15 +19,16 @@ offline (`tasman_etl.dq.gx.offline`: the CDN assets ship with the site).
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import structlog
 
+from tasman_etl.dq.check import ExpectationOutcome
+from tasman_etl.dq.frames import Frame
 from tasman_etl.dq.gx.suite import SUITES, ExpectationSpec
 
-__all__ = ["ExpectationOutcome", "Frame", "GxSuiteRunner", "gx_import", "import_seconds"]
+__all__ = ["ExpectationOutcome", "Frame", "GxSuiteRunner", "import_seconds"]
 
 log = structlog.get_logger(__name__)
 
@@ -36,40 +41,6 @@ _import_seconds: float | None = None
 def import_seconds() -> float | None:
     """How long the Great Expectations import took in this process (None before it)."""
     return _import_seconds
-
-
-@dataclass(frozen=True)
-class Frame:
-    """A table as columns of Python values, with each column's kind.
-
-    Kinds: ``text``, ``float``, ``int`` or ``datetime`` (timezone-aware values or None).
-    """
-
-    columns: Mapping[str, Sequence[Any]]
-    kinds: Mapping[str, str]
-
-    def __len__(self) -> int:
-        first = next(iter(self.columns.values()), ())
-        return len(first)
-
-
-@dataclass(frozen=True)
-class ExpectationOutcome:
-    """What one expectation found on one page (or, from `GxSuiteRunner`, on one batch)."""
-
-    spec: ExpectationSpec
-    success: bool
-    unexpected_count: int
-    unexpected_rows: tuple[int, ...] = ()
-    """Row positions in the validated frame: the batch's table from `GxSuiteRunner`, the
-    page's jobs in a `PageCheck` (row-level expectations only there)."""
-    observed_value: Any = None
-    error: str | None = None
-
-
-def gx_import() -> None:
-    """Import Great Expectations and pandas now (the seconds-long part of a runner)."""
-    _gx_modules()
 
 
 def _gx_modules() -> tuple[Any, Any, Any, Any]:

@@ -1,22 +1,21 @@
 """The expectation suites of the page gate, as plain data (no Great Expectations import).
 
 Three suites, each on one table of a batch of pages (one page or many: see
-`tasman_etl.dq.gate.DqGate.check_many`):
+`tasman_etl.dq.gate.DqGate.check_many`; the tables are built by `tasman_etl.dq.frames`):
 
-* ``tasman_jobs`` (row level) on a narrow frame with one row per parsed job (see
-  `tasman_etl.dq.gate.jobs_frame`). A job failing one of these is quarantined.
-* ``tasman_page`` (page level) on a frame with one row per raw item (before the
-  transform drops duplicates), keyed by its page in the batch. A failure holds the page.
+* ``tasman_jobs`` (row level) on a narrow frame with one row per parsed job. A job failing
+  one of these is quarantined.
+* ``tasman_page`` (page level) on a frame with one row per raw item (before the transform
+  drops duplicates), keyed by its page in the batch: control numbers unique per page.
+  Evaluated and reported, never holding the page (a duplicate is a warning, issue 12).
 * ``tasman_page_counts`` (page level) on a frame with one row per page: its item count
   and its ``SearchResultCount``. A failure holds the page.
 
-Validating many pages in one call matters: Great Expectations spends 0.15-0.25 s planning
-the metrics of a suite whatever the row count, so a batch of pages costs about what one
-page does.
-
 Each `ExpectationSpec` names a Great Expectations class and its arguments, and carries
 our own stable ``name``: quarantine reasons are ``dq:<name>``, ledger results are keyed
-by it, and Data Docs show it in the expectation's ``meta``.
+by it, and Data Docs show it in the expectation's ``meta``. The loading path evaluates the
+specs natively (`tasman_etl.dq.native`, which must implement every class and argument used
+here); ``tasman-etl dq --docs`` hands them to Great Expectations itself.
 """
 
 from __future__ import annotations
@@ -27,6 +26,7 @@ from typing import Any, Literal
 
 __all__ = [
     "APPLY_URIS_PATTERN",
+    "CONTROL_NUMBERS_UNIQUE",
     "HTTP_URL_PATTERN",
     "ITEM_COUNT",
     "JOBS_SUITE",
@@ -42,9 +42,10 @@ JOBS_SUITE = "tasman_jobs"
 PAGE_SUITE = "tasman_page"
 PAGE_COUNTS_SUITE = "tasman_page_counts"
 ITEM_COUNT = "item_count_matches_search_result_count"
+CONTROL_NUMBERS_UNIQUE = "control_numbers_unique"
 
 HTTP_URL_PATTERN = r"(?i)^https?://[^\s/?#]+\S*$"
-# Apply URIs are joined with single spaces into one cell (see gate.jobs_frame).
+# Apply URIs are joined with single spaces into one cell (see frames.jobs_frame).
 APPLY_URIS_PATTERN = r"(?i)^https?://[^\s/?#]+\S*(?: https?://[^\s/?#]+\S*)*$"
 
 Level = Literal["row", "page"]
@@ -159,13 +160,13 @@ def row_expectations(known_rate_codes: Collection[str]) -> tuple[ExpectationSpec
 
 
 def page_expectations(*, item_count: bool = True) -> tuple[ExpectationSpec, ...]:
-    """The page-level expectations (suite ``tasman_page``), in reporting order.
+    """The page-level expectations (suites ``tasman_page``, ``tasman_page_counts``), in order.
 
     ``item_count=False`` leaves out the `SearchResultCount` comparison.
     """
     specs = [
         ExpectationSpec(
-            "control_numbers_unique",
+            CONTROL_NUMBERS_UNIQUE,
             "page",
             "ExpectCompoundColumnsToBeUnique",
             {"column_list": ["page", "matched_object_id"], "ignore_row_if": "any_value_is_missing"},

@@ -1287,7 +1287,7 @@ def db_psql(
 def _docs_run_name(doc: Any, page_file: Path) -> str:
     """Data Docs name of a checked page: its run id and page key (a bronze envelope's own,
     else ``dq-<UTC time>`` and the file's name)."""
-    from tasman_etl.runner.pipeline import page_key
+    from tasman_etl.runner.pages import page_key
 
     ingest = doc.document.get("ingest") if doc.kind == "envelope" else None
     ingest = ingest if isinstance(ingest, dict) else {}

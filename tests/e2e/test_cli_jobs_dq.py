@@ -25,12 +25,13 @@ from urllib.parse import unquote
 import psycopg
 import pytest
 
-from tasman_etl import __version__
-from tasman_etl.db.repository import start_run
 from tasman_etl.dq import build_gate
 from tasman_etl.dq.gx.offline import remote_assets
+from tasman_etl.dq.outcome import PageGate
 from tasman_etl.gold import JOB_FIELDS
-from tasman_etl.runner.pipeline import PageIngestor
+from tasman_etl.runner.engine import Done
+from tasman_etl.runner.lifecycle import Run
+from tasman_etl.runner.pages import Package, make_record, page_key
 from tasman_etl.storage.bronze import LocalBronzeStore
 
 from e2e_helpers import CLI, last_json
@@ -416,36 +417,22 @@ def test_gate_in_the_loader_quarantines_rows_and_holds_pages(
     bad["MatchedObjectDescriptor"]["PositionURI"] = "ftp://example.org/job"
     trimmed = load_payload(TRIMMED_PAGE)
 
+    seen = datetime(2025, 9, 3, tzinfo=UTC)
+
+    def load(run: Run, gate: PageGate, page: int, body: dict[str, Any]) -> None:
+        """One page through the stages (parse, gate) and the owner's load, as `load` does."""
+        stages = run.stages(store, date(2025, 9, 3), gate, note_captures=False)
+        pkg = Package(make_record("r1", page_key(page), page, source=f"p{page}"), seen)
+        pkg.payload = body
+        run.finish(Done(pkg, stages.prepare(pkg), None))
+
     with psycopg.connect(migrated_db_url, autocommit=True) as conn:
-        start_run(conn, "r1", command="load", params={}, scope_hash=None, code_version=__version__)
-        ingestor = PageIngestor(
-            conn,
-            store,
-            "r1",
-            run_date=date(2025, 9, 3),
-            gate=build_gate(enforce=True, known_rate_codes=()),
-        )
-        seen = datetime(2025, 9, 3, tzinfo=UTC)
-        counts = ingestor.load_payload(
-            payload,
-            page=1,
-            part=None,
-            source="p1",
-            bronze_key=None,
-            sha256="a" * 64,
-            seen_at=seen,
-        )
-        assert (counts.inserted, counts.quarantined) == (499, 1)
-        held = ingestor.load_payload(
-            trimmed,
-            page=2,
-            part=None,
-            source="p2",
-            bronze_key=None,
-            sha256="b" * 64,
-            seen_at=seen,
-        )
-        assert held.inserted == 0
+        with Run(conn, "r1", command="load") as run:
+            load(run, build_gate(enforce=True, known_rate_codes=()), 1, payload)
+            assert run.summary("x")["inserted"] == 499
+            assert run.summary("x")["quarantined"] == 1
+            load(run, build_gate(enforce=True, known_rate_codes=()), 2, trimmed)
+            assert run.summary("x")["inserted"] == 499
         quarantine = conn.execute(
             "SELECT item_index, control_number, reason, raw_json FROM quarantine"
         ).fetchall()
@@ -463,22 +450,8 @@ def test_gate_in_the_loader_quarantines_rows_and_holds_pages(
         assert not pages[1][3]["results"][-1]["success"]
         assert conn.execute("SELECT count(*) FROM job").fetchone() == (499,)
 
-        lenient = PageIngestor(
-            conn,
-            store,
-            "r1",
-            run_date=date(2025, 9, 3),
-            gate=build_gate(enforce=False, known_rate_codes=()),
-        )
-        lenient.load_payload(
-            trimmed,
-            page=2,
-            part=None,
-            source="p2",
-            bronze_key=None,
-            sha256="b" * 64,
-            seen_at=seen,
-        )
+        with Run(conn, "r1", command="load", resume=True) as run:
+            load(run, build_gate(enforce=False, known_rate_codes=()), 2, trimmed)
         assert conn.execute("SELECT status FROM ingest_page WHERE page = 2").fetchone() == (
             "loaded",
         )

@@ -20,7 +20,7 @@ import pytest
 from tasman_etl.db import repository as repo
 from tasman_etl.db.run_lock import find_holder, pid_alive, process_identity, take_scope_lock
 from tasman_etl.http.usajobs import SearchQuery
-from tasman_etl.runner import run as run_module
+from tasman_etl.runner import lifecycle
 from tasman_etl.runner.run import RunLockedError, RunOptions
 from tasman_etl.simulator import SimulatorConfig, SimulatorServer
 from tasman_etl.storage.bronze import LocalBronzeStore
@@ -187,7 +187,7 @@ def test_a_running_run_records_its_heartbeat(
     run_search: Any,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setattr(run_module, "HEARTBEAT_S", 0.0)  # beat on every page
+    monkeypatch.setattr(lifecycle, "HEARTBEAT_S", 0.0)  # beat on every page
     outcome = run_search(conn, store, sim, OPTS)
     row = conn.execute(
         "SELECT heartbeat_at > locked_at, heartbeat_at <= finished_at FROM ingest_run "

@@ -114,12 +114,14 @@ def test_summary_table_names_overlapping_phases_and_skips_empty_fields() -> None
     rows = dict(console.summary_rows(summary))
     assert rows["run"] == "20260101T000000Z-abc123  failed (not complete)"
     assert rows["pages"] == "3 loaded, 1 failed"
-    assert rows["phases"] == "fetch wait 1.50 s, load 0.30 s"
-    assert rows["overlapping"] == "bronze 0.10 s, parse 0.20 s, dq 1.20 s (during fetch wait)"
+    assert rows["phases"] == "load 0.30 s"
+    assert rows["overlapping"] == (
+        "fetch 1.50 s, bronze 0.10 s, parse 0.20 s, dq 1.20 s (worker threads)"
+    )
     assert rows["error"] == "page=0003: HTTP 503"
     assert "under collection" not in rows
     out = io.StringIO()
     console.render_summary(summary, file=out)
     text = out.getvalue()
-    assert "fetch wait 1.50 s" in text and "runs show 20260101T000000Z-abc123" in text
+    assert "fetch 1.50 s" in text and "runs show 20260101T000000Z-abc123" in text
     assert len(text.splitlines()) < 20

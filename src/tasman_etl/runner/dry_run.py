@@ -13,7 +13,7 @@ from __future__ import annotations
 from typing import Any
 
 from tasman_etl.http.usajobs import CodelistSource, SearchPlan, SearchQuery, UsajobsClient
-from tasman_etl.runner.run import _plan_records
+from tasman_etl.runner.search import plan_records
 
 __all__ = ["describe_plan", "plan_only"]
 
@@ -33,7 +33,7 @@ def plan_only(
 
 def describe_plan(plan: SearchPlan, max_pages: int | None, *, endpoint: str) -> dict[str, Any]:
     """The plan as JSON-ready data: partitions, their pages, the requests a run would make."""
-    records = _plan_records(plan, max_pages)
+    records = plan_records(plan, max_pages)
     partitions = []
     for partition, record in zip(plan.partitions, records, strict=True):
         partitions.append(

@@ -15,9 +15,10 @@ from __future__ import annotations
 
 import gzip
 import json
+import threading
 import zlib
-from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -25,16 +26,15 @@ from typing import Any
 import psycopg
 import structlog
 
-from tasman_etl import __version__
-from tasman_etl.db.repository import PageRecord, finish_run, start_run
-from tasman_etl.errors import ConfigError, InputFileError, TasmanError
+from tasman_etl.dq.outcome import PageGate
+from tasman_etl.errors import ConfigError, InputFileError
 from tasman_etl.http.codelists import parse_codelist
 from tasman_etl.http.usajobs import SearchQuery
-from tasman_etl.runner.pipeline import (
-    PageGate,
-    PageIngestor,
+from tasman_etl.runner.lifecycle import Run, RunAborted
+from tasman_etl.runner.pages import (
+    Package,
     PageSource,
-    RunStats,
+    make_record,
     new_run_id,
     page_key,
     parse_timestamp,
@@ -46,6 +46,9 @@ from tasman_etl.storage.bronze import BronzeStore
 __all__ = ["LoadResult", "collect_files", "load_paths", "read_input"]
 
 log = structlog.get_logger(__name__)
+
+LOAD_WORKERS = 2
+"""Threads reading, capturing and parsing files while the owner thread loads."""
 
 _SUFFIXES = (".json", ".json.gz")
 
@@ -185,6 +188,34 @@ def _codelist_name(path: Path, document: Mapping[str, Any]) -> str:
     return str(first.get("id") or stem).lower()
 
 
+class _Numbering:
+    """Page numbers in file order, though files are read on several threads.
+
+    Page N of a load is its N-th file that is not a code list (an unreadable file counts:
+    it is recorded as a failed page). File i takes its number once file i-1 has taken its
+    own; files are handed to the workers in order, so file i-1 is always already read.
+    """
+
+    def __init__(self, stop: threading.Event) -> None:
+        self.stop = stop
+        self.cond = threading.Condition()
+        self.next_index = 0
+        self.pages = 0
+
+    def take(self, index: int, *, page: bool) -> int:
+        """File `index`'s page number (0 for a code list), after every earlier file's."""
+        with self.cond:
+            while self.next_index != index:
+                if self.stop.is_set():
+                    raise RunAborted
+                self.cond.wait(0.2)
+            self.next_index += 1
+            if page:
+                self.pages += 1
+            self.cond.notify_all()
+            return self.pages if page else 0
+
+
 def load_paths(
     conn: psycopg.Connection[Any],
     store: BronzeStore,
@@ -194,69 +225,68 @@ def load_paths(
     progress: Callable[[int, int, str], None] | None = None,
     gate: PageGate | None = None,
     scope: SearchQuery | None = None,
+    stop: threading.Event | None = None,
 ) -> LoadResult:
     """Load files and folders of saved responses as one recorded run (checked by `gate`).
 
-    Each page's jobs are recorded under its search scope (`scope_of`): `scope` when given,
-    else the one an envelope's request names.
+    Files are read, captured, parsed and checked on worker threads while the pages before
+    them load (the page engine). Page N of the run is the N-th file. Each page's jobs are
+    recorded under its search scope (`scope_of`): `scope` when given, else the one an
+    envelope's request names.
     """
     files = collect_files(paths)
     now = datetime.now(UTC)
     rid = run_id or new_run_id(now)
-    structlog.contextvars.bind_contextvars(run_id=rid)
-    start_run(
-        conn,
-        rid,
-        command="load",
-        params={
-            "files": [f.name for f in files],
-            **(
-                {"query": scope.model_dump(mode="json"), "search_params": scope.to_params()}
-                if scope is not None
-                else {}
-            ),
-        },
-        scope_hash=scope.scope_hash() if scope is not None else None,
-        code_version=__version__,
-    )
-    ingestor = PageIngestor(conn, store, rid, run_date=now.date(), stats=RunStats(), gate=gate)
-    stats = ingestor.stats
+    params: dict[str, Any] = {"files": [f.name for f in files]}
+    if scope is not None:
+        params.update(query=scope.model_dump(mode="json"), search_params=scope.to_params())
+    scope_hash = scope.scope_hash() if scope is not None else None
     codelists = 0
-    page = 0
-    log.info("load_started", files=len(files), bronze=store.describe())
-    for index, path in enumerate(files, 1):
-        if progress:
-            progress(index, len(files), path.name)
-        try:
-            doc = read_input(path)
-        except InputFileError as exc:
-            page += 1
-            ingestor.fail_page(
-                PageRecord(rid, page_key(page), "", page, path.name, None, None), str(exc)
-            )
-            continue
-        if doc.kind == "codelist":
-            parsed = parse_codelist(
-                _codelist_name(path, doc.document), doc.document, fetched_at=now
-            )
-            codelists += store_codelist(conn, parsed)
-            continue
-        page += 1
-        src = _source_for(doc, path, page, now)
-        ingestor.scope_hash = scope_of(doc, scope)
-        try:
-            ingestor.ingest(src)
-        except ValueError as exc:  # not a usable search payload; already recorded
-            log.warning("file_rejected", file=path.name, error=str(exc))
-        except TasmanError as exc:
-            ingestor.fail_page(
-                PageRecord(rid, page_key(page), "", page, path.name, None, None),
-                f"{path.name}: {exc}",
-            )
-    failed = stats.failed_pages > 0 or stats.held_pages > 0
-    status = "failed" if failed else "succeeded"
-    summary = stats.summary(rid, status, files=len(files), codelist_values=codelists)
-    finish_run(conn, rid, status=status, summary=summary, complete=False)
-    log.info("run_summary", **{"command": "load", **summary})
-    structlog.contextvars.unbind_contextvars("run_id")
+
+    def store_list(name: str, document: Mapping[str, Any]) -> Callable[[Any], None]:
+        def apply(db: psycopg.Connection[Any]) -> None:
+            nonlocal codelists
+            codelists += store_codelist(db, parse_codelist(name, document, fetched_at=now))
+
+        return apply
+
+    with Run(
+        conn, rid, command="load", params=params, scope=scope_hash, stop=stop, progress=progress
+    ) as run:
+        run.total = len(files)
+        stages = run.stages(store, now.date(), gate, note_captures=False)
+        log.info("load_started", files=len(files), bronze=store.describe())
+
+        numbers = _Numbering(run.stop)
+
+        def source() -> Iterator[Package]:
+            for index, path in enumerate(files):
+                record = make_record(rid, "", 0, source=path.name)
+                yield Package(record, now, tag=(index, path))
+
+        def prepare(pkg: Package) -> Package:
+            index, path = pkg.tag
+            try:
+                doc = read_input(path)
+            except InputFileError:
+                number = numbers.take(index, page=True)
+                pkg.record = replace(pkg.record, page=number, page_key=page_key(number))
+                raise
+            if doc.kind == "codelist":
+                numbers.take(index, page=False)
+                pkg.apply = store_list(_codelist_name(path, doc.document), doc.document)
+                return pkg
+            number = numbers.take(index, page=True)
+            pkg.record = replace(pkg.record, page=number, page_key=page_key(number))
+            src = _source_for(doc, path, number, now)
+            pkg.record = replace(pkg.record, scope_hash=scope_of(doc, scope))
+            pkg.src, pkg.seen_at = src, src.received_at
+            pkg.record = replace(pkg.record, fetched_at=src.received_at)
+            return stages.prepare(pkg)
+
+        run.pump(source(), prepare, workers=LOAD_WORKERS)
+        totals = run.summary("succeeded", files=len(files), codelist_values=codelists)
+        failed = totals["failed_pages"] > 0 or totals["held_pages"] > 0
+        totals["status"] = "failed" if failed else "succeeded"
+        summary = run.close(totals)
     return LoadResult(rid, summary, failed)

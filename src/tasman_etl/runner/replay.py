@@ -2,36 +2,38 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import threading
+from collections.abc import Callable, Iterator
 from datetime import UTC, date, datetime
 from typing import Any
 
 import psycopg
 import structlog
 
-from tasman_etl import __version__
 from tasman_etl.db.repository import (
     PageRecord,
-    finish_run,
     page_statuses,
     record_page,
     settle_source_page,
-    start_run,
 )
-from tasman_etl.errors import ConfigError, TasmanError
-from tasman_etl.runner.pipeline import (
+from tasman_etl.dq.outcome import PageGate
+from tasman_etl.errors import ConfigError
+from tasman_etl.runner.lifecycle import Run, RunResult
+from tasman_etl.runner.pages import (
     CaptureMismatchError,
-    PageGate,
-    PageIngestor,
+    Package,
+    make_record,
     new_run_id,
     page_key,
 )
-from tasman_etl.runner.run import RunResult
 from tasman_etl.storage.bronze import BronzeKey, BronzeStore
 
 __all__ = ["replay"]
 
 log = structlog.get_logger(__name__)
+
+REPLAY_WORKERS = 2
+"""Threads reading and parsing bronze objects while the owner thread loads."""
 
 
 def replay(
@@ -42,6 +44,7 @@ def replay(
     on_date: date | None = None,
     progress: Callable[[int, int, str], None] | None = None,
     gate: PageGate | None = None,
+    stop: threading.Event | None = None,
 ) -> RunResult:
     """Load every bronze page of a run, a date, or everything, oldest first (checked by `gate`).
 
@@ -49,10 +52,11 @@ def replay(
     failed there is marked loaded, with a note naming this replay.
 
     Each object is checked against the payload SHA-256 its source run recorded at capture
-    (`PageIngestor.verify_capture`): a mismatch is a failed page of this replay (nothing of
-    it loads; the other pages go on) and, when the source run has not loaded that page, a
+    (`tasman_etl.runner.pages.Stages`): a mismatch is a failed page of this replay (nothing
+    of it loads; the other pages go on) and, when the source run has not loaded that page, a
     failed page there too, with the same reason. Objects the ledger holds no hash for load
-    and are listed under `unverified` in the summary.
+    and are listed under `unverified` in the summary. Objects are read and parsed on worker
+    threads while earlier pages load (the page engine).
     """
     keys = list(store.list(run_id=run_id, run_date=on_date))
     if not keys:
@@ -62,52 +66,38 @@ def replay(
         )
     now = datetime.now(UTC)
     rid = new_run_id(now)
-    structlog.contextvars.bind_contextvars(run_id=rid)
-    start_run(
-        conn,
-        rid,
-        command="replay",
-        params={
-            "run_id": run_id,
-            "date": on_date.isoformat() if on_date else None,
-            "pages": len(keys),
-        },
-        scope_hash=None,
-        code_version=__version__,
-    )
-    ingestor = PageIngestor(conn, store, rid, run_date=now.date(), gate=gate)
+    params = {
+        "run_id": run_id,
+        "date": on_date.isoformat() if on_date else None,
+        "pages": len(keys),
+    }
     prefix = store.prefix + "/" if store.prefix else ""
-    log.info("replay_started", pages=len(keys), bronze=store.describe())
-    for number, key in enumerate(keys, 1):
-        ledger_key = key.path.removeprefix(prefix)
-        try:
-            before = ingestor.stats.pages
-            ingestor.replay_key(key, ledger_page=number, ledger_key=ledger_key)
-            if ingestor.stats.pages > before:
-                settle_source_page(conn, key, rid)
-        except ValueError as exc:
-            log.warning("bronze_page_rejected", key=key.path, error=str(exc))
-        except CaptureMismatchError as exc:
-            ingestor.fail_page(
-                PageRecord(rid, ledger_key, "", number, key.path, key.path, None), str(exc)
-            )
-            _fail_source_page(conn, key, str(exc))
-        except TasmanError as exc:
-            ingestor.fail_page(
-                PageRecord(rid, ledger_key, "", number, key.path, key.path, None),
-                f"{key.path}: {exc}",
-            )
-        if progress:
-            progress(number, len(keys), ledger_key)
-    stats = ingestor.stats
-    failed = stats.failed_pages > 0 or stats.held_pages > 0
-    status = "failed" if failed else "succeeded"
-    summary = stats.summary(
-        rid, status, source_run=run_id, source_date=on_date.isoformat() if on_date else None
-    )
-    finish_run(conn, rid, status=status, summary=summary)
-    log.info("run_summary", **{"command": "replay", **summary})
-    structlog.contextvars.unbind_contextvars("run_id")
+    with Run(conn, rid, command="replay", params=params, stop=stop, progress=progress) as run:
+        run.total = len(keys)
+        stages = run.stages(store, now.date(), gate, note_captures=False)
+        log.info("replay_started", pages=len(keys), bronze=store.describe())
+
+        def source() -> Iterator[Package]:
+            for number, key in enumerate(keys, 1):
+                ledger_key = key.path.removeprefix(prefix)
+                record = make_record(rid, ledger_key, number, source=key.path, bronze_key=key.path)
+                yield Package(record, now, bronze=key)
+
+        def settle(pkg: Package, status: str) -> None:
+            assert pkg.bronze is not None
+            if status == "loaded":
+                settle_source_page(run.conn, pkg.bronze, rid)
+            elif isinstance(pkg.error, CaptureMismatchError):
+                _fail_source_page(run.conn, pkg.bronze, str(pkg.error))
+
+        run.on_page = settle
+        run.pump(source(), stages.prepare, workers=REPLAY_WORKERS)
+        summary = run.summary(
+            "succeeded", source_run=run_id, source_date=on_date.isoformat() if on_date else None
+        )
+        failed = summary["failed_pages"] > 0 or summary["held_pages"] > 0
+        summary["status"] = "failed" if failed else "succeeded"
+        run.close(summary)
     return RunResult(rid, summary, failed)
 
 

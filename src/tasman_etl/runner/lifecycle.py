@@ -1,0 +1,395 @@
+"""One lifecycle for `run`, `load` and `replay`: a `Run` context around the page engine.
+
+`Run` owns, for one command: the ledger row (started on entry unless resuming, finished
+by `close`), the search scope's lock when there is one, the main connection and its
+reconnect, the side connection the workers share, the heartbeat, the progress display,
+and the loading of each prepared page (`finish`). The summary is derived from the ledger
+(`repository.run_totals`, over every invocation of a resumed run), so every command
+reports the same counts the same way.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import threading
+import time
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import psycopg
+import structlog
+
+from tasman_etl import __version__
+from tasman_etl.db import repository as repo
+from tasman_etl.db import run_lock
+from tasman_etl.errors import AuthError, DatabaseError, TasmanError
+from tasman_etl.runner.connections import (
+    RECONNECT_S,
+    SideConn,
+    connection_lost,
+    reconnect,
+    reconnector,
+)
+from tasman_etl.runner.engine import Done, Window, execute
+from tasman_etl.runner.pages import Notes, Package, Stages
+
+__all__ = ["Run", "RunAborted", "RunLockedError", "RunResult"]
+
+log = structlog.get_logger(__name__)
+
+HEARTBEAT_S = 30.0
+"""How often a working run refreshes `ingest_run.heartbeat_at`."""
+WINDOW = Window(tasks=8, bytes=48 * 2**20)
+"""Pages between intake and load: at most 8, and about 48 MB of raw JSON."""
+
+
+@dataclass(frozen=True)
+class RunResult:
+    """The outcome of a command's run: its summary and the exit status it implies."""
+
+    run_id: str
+    summary: dict[str, Any]
+    failed: bool
+
+
+class RunLockedError(TasmanError):
+    """Another run of the same search scope is in progress."""
+
+
+class RunAborted(Exception):  # noqa: N818 - a control-flow signal, not an error
+    """Raised inside worker threads when a stop was requested."""
+
+
+class Run:
+    """A command's run in the ledger, from start to summary; see the module docstring."""
+
+    def __init__(
+        self,
+        conn: psycopg.Connection[Any],
+        run_id: str,
+        *,
+        command: str,
+        params: Mapping[str, Any] | None = None,
+        scope: str | None = None,
+        lock: bool = False,
+        resume: bool = False,
+        max_age_s: float = 6 * 3600,
+        stop: threading.Event | None = None,
+        progress: Callable[[int, int, str], None] | None = None,
+        side: psycopg.Connection[Any] | None = None,
+    ) -> None:
+        self.conn = conn
+        self.run_id = run_id
+        self.command = command
+        self.params = dict(params or {})
+        self.scope = scope
+        self.lock = lock
+        self.resume = resume
+        self.max_age_s = max_age_s
+        self.stop = stop or threading.Event()
+        self.progress = progress
+        self.notes = Notes()
+        self.started = time.monotonic()
+        self.done = 0
+        self.total = 0
+        self.locked = False
+        self._given_side = side
+        self._side: psycopg.Connection[Any] | None = None
+        self._shared: SideConn | None = None
+        self._reconnect = reconnector(conn)
+        self._last_beat = time.monotonic()
+        self.on_page: Callable[[Package, str], None] | None = None
+        """Called on the owner thread after each page: ``(package, loaded|held|failed)``."""
+
+    # -- entering and leaving -----------------------------------------------------------
+
+    def __enter__(self) -> Run:
+        if self.lock and self.scope:
+            got = run_lock.take_scope_lock(
+                self.conn, self.scope, run_id=self.run_id, max_age_s=self.max_age_s
+            )
+            if not got.acquired:
+                raise RunLockedError(got.message)
+            self.locked = True
+        structlog.contextvars.bind_contextvars(run_id=self.run_id)
+        try:
+            if not self.resume:
+                repo.start_run(
+                    self.conn,
+                    self.run_id,
+                    command=self.command,
+                    params=self.params,
+                    scope_hash=self.scope,
+                    code_version=__version__,
+                )
+            if self.locked:
+                run_lock.record_lock_holder(self.conn, self.run_id)
+        except BaseException:
+            self.__exit__(None, None, None)
+            raise
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self.locked and self.scope:
+            with contextlib.suppress(DatabaseError, psycopg.Error):
+                repo.unlock_scope(self.conn, self.scope)
+        if self._shared is not None and self._shared.conn is not self._given_side:
+            with contextlib.suppress(psycopg.Error):
+                self._shared.conn.close()
+        self._side, self._shared = None, None
+        structlog.contextvars.unbind_contextvars("run_id")
+
+    def side(self) -> SideConn:
+        """The workers' shared connection (the one given, or a second one like `conn`)."""
+        if self._shared is None:
+            self._side = self._given_side or self._reconnect()
+            self._shared = SideConn(self._side, self._reconnect, stop=self.stop)
+        return self._shared
+
+    # -- while pages move ---------------------------------------------------------------
+
+    def beat(self) -> None:
+        """Every `HEARTBEAT_S`, tell the ledger this run is alive (see `run_lock`)."""
+        now = time.monotonic()
+        if not self.locked or now - self._last_beat < HEARTBEAT_S:
+            return
+        self._last_beat = now
+        try:
+            run_lock.heartbeat(self.conn, self.run_id)
+        except DatabaseError as exc:  # the load that follows reconnects or fails the page
+            log.warning("heartbeat_failed", error=str(exc)[:300])
+
+    def tick(self, label: str) -> None:
+        """One more page done (loaded, held, failed or skipped), for the progress display."""
+        self.beat()
+        self.done += 1
+        if self.progress:
+            self.progress(self.done, max(self.total, self.done), label)
+
+    def pump(
+        self,
+        source: Iterable[Package],
+        prepare: Callable[[Package], Package],
+        *,
+        workers: int = 2,
+    ) -> int:
+        """Run `source` through the engine: `prepare` on `workers` threads, `finish` here."""
+        return execute(
+            source,
+            prepare,
+            self.finish,
+            workers=workers,
+            window=WINDOW,
+            size=lambda pkg: pkg.nbytes,
+            stop=self.stop,
+            idle=self.beat,
+        )
+
+    def stages(self, store: Any, run_date: Any, gate: Any, *, note_captures: bool) -> Stages:
+        """The worker side for this run (see `tasman_etl.runner.pages.Stages`)."""
+        return Stages(
+            store, self.run_id, run_date, self.side(), gate=gate, note_captures=note_captures
+        )
+
+    def with_db(self, load: Callable[[], Any]) -> Any:
+        """Run a page load; if the database connection died, reconnect once and load again.
+
+        The page's transaction was rolled back whole (or committed: loading is idempotent),
+        so loading it again on a fresh connection is safe.
+        """
+        try:
+            return load()
+        except DatabaseError as exc:
+            if not connection_lost(self.conn, exc.__cause__):
+                raise
+            self._reconnected()
+            return load()
+
+    def _reconnected(self) -> None:
+        old = self.conn
+        if self.locked and self.scope:  # a live old session would hold the lock a while
+            with contextlib.suppress(DatabaseError, psycopg.Error):
+                repo.unlock_scope(old, self.scope)
+        fresh = reconnect(old, self._reconnect, self.stop, within_s=RECONNECT_S)
+        log.warning("database_reconnected", run_id=self.run_id)
+        self.conn = fresh
+        if self.locked and self.scope:
+            if not repo.try_lock_scope(fresh, self.scope):
+                raise RunLockedError(
+                    "another run of the same search started while the database "
+                    "connection was lost; stopping this one"
+                )
+            run_lock.record_lock_holder(fresh, self.run_id)
+
+    # -- one page, on the owner thread --------------------------------------------------
+
+    def finish(self, done: Done[Package, Package]) -> None:
+        """Load a prepared page, or record why it cannot be; never lets one page end the run.
+
+        An `AuthError` (the key is refused: every page would fail) and a database that is
+        gone even after a reconnect do end it; a stop request drops the page silently.
+        """
+        pkg = done.package or done.task
+        status = "failed"
+        try:
+            if done.error is not None:
+                pkg.error = done.error
+                status = self._prepare_failed(pkg, done.error)
+            elif pkg.apply is not None:
+                apply = pkg.apply
+                self.with_db(lambda: apply(self.conn))
+                status = "applied"
+            elif pkg.rejected is not None:
+                self.fail(pkg.record, pkg.rejected)
+                log.warning("page_rejected", page_key=pkg.record.page_key, error=pkg.rejected)
+            else:
+                for phase, seconds in pkg.phases.items():
+                    self.notes.phases[phase] = self.notes.phases.get(phase, 0.0) + seconds
+                if pkg.unverified:
+                    self.notes.unverified.append(pkg.unverified)
+                status = self._load(pkg)
+        except DatabaseError as exc:
+            if self.conn.closed or self.conn.broken:
+                raise  # the database is gone even after a reconnect: the run cannot go on
+            # The database refused this page as a whole (no single item explains it): the
+            # page fails, with bronze kept for `--resume`/`replay`; the run goes on.
+            self.fail(pkg.record, str(exc))
+            status = "failed"
+        if status != "stopped":
+            if self.on_page is not None:
+                self.on_page(pkg, status)
+            self.tick(pkg.record.page_key)
+
+    def _prepare_failed(self, pkg: Package, error: BaseException) -> str:
+        if isinstance(error, RunAborted):
+            return "stopped"
+        if isinstance(error, AuthError):
+            raise error
+        if isinstance(error, ValueError):  # not a usable payload
+            self.fail(pkg.record, f"{pkg.record.source}: {error}")
+            log.warning("page_rejected", page_key=pkg.record.page_key, error=str(error))
+        elif isinstance(error, TasmanError):  # fetch gave up, bronze unreadable, refused
+            self.fail(pkg.record, str(error))
+        else:  # never let one page's surprise end the run
+            log.error(
+                "page_unexpected_error",
+                page_key=pkg.record.page_key,
+                error=f"{type(error).__name__}: {error}",
+            )
+            self.fail(pkg.record, f"unexpected {type(error).__name__}: {error}"[:500])
+        return "failed"
+
+    def _load(self, pkg: Package) -> str:
+        rows, outcome = pkg.rows, pkg.outcome
+        assert rows is not None
+        results = outcome.results if outcome is not None else None
+        if outcome is not None and outcome.hold:
+            self.fail(
+                pkg.record,
+                "held by data quality: failed " + ", ".join(outcome.failed_expectations),
+                status="held",
+                dq={"results": results},
+            )
+            return "held"
+        if outcome is not None:
+            rows = outcome.rows
+        started = time.perf_counter()
+        counts = self.with_db(
+            lambda: repo.load_page_rows(
+                self.conn,
+                rows,
+                record=pkg.record,
+                seen_at=pkg.seen_at,
+                extra_ledger={
+                    "attempts": pkg.attempts,
+                    "dq": {"results": results} if results is not None else None,
+                },
+            )
+        )
+        self.notes.phases["load"] += time.perf_counter() - started
+        again = [cn for cn in rows.control_numbers if cn in self.notes.seen]
+        self.notes.seen.update(rows.control_numbers)
+        self.notes.unknown_keys.update(rows.unknown_keys)
+        log.info(
+            "page_loaded",
+            page_key=pkg.record.page_key,
+            items=rows.items,
+            inserted=counts.inserted,
+            updated=counts.updated,
+            unchanged=counts.unchanged,
+            quarantined=counts.quarantined,
+            duplicates=rows.duplicates + len(again),
+        )
+        if again:
+            # The same rule as within a page: one row per control number (the later copy
+            # wins), counted under `duplicates`, reported; the page is not held.
+            log.warning(
+                "dq_duplicate_control_numbers",
+                page_key=pkg.record.page_key,
+                scope="run",
+                count=len(again),
+                control_numbers=again[:20],
+            )
+        for q in rows.quarantine:
+            log.warning(
+                "item_quarantined",
+                page_key=pkg.record.page_key,
+                item_index=q.item_index,
+                control_number=q.control_number,
+                reason=q.reason,
+            )
+        return "loaded"
+
+    def fail(
+        self,
+        record: repo.PageRecord,
+        error: str,
+        *,
+        status: str = "failed",
+        dq: Mapping[str, Any] | None = None,
+    ) -> None:
+        """Record a page that could not be loaded (kept in bronze when it got there)."""
+        self.notes.errors.append(error)
+        self.with_db(lambda: repo.record_page(self.conn, record, status=status, error=error, dq=dq))
+        log.error("page_failed", page_key=record.page_key, error=error, status=status)
+
+    # -- the end ------------------------------------------------------------------------
+
+    def summary(self, status: str, **extra: Any) -> dict[str, Any]:
+        """The summary every command prints: the ledger's counts, then this run's notes."""
+        out: dict[str, Any] = {"run_id": self.run_id, "status": status}
+        out.update(repo.run_totals(self.conn, self.run_id))
+        out["phase_times"] = self.notes.phase_times()
+        if self.notes.unknown_keys:
+            out["unknown_keys"] = dict(sorted(self.notes.unknown_keys.items()))
+        if self.notes.unverified:
+            out["unverified_pages"] = len(self.notes.unverified)
+            out["unverified"] = self.notes.unverified[:20]
+        if self.notes.errors:
+            out["errors"] = self.notes.errors[:20]
+        out.update(extra)
+        out["duration_s"] = round(time.monotonic() - self.started, 3)
+        return out
+
+    def close(
+        self,
+        summary: dict[str, Any],
+        *,
+        complete: bool = False,
+        error: str | None = None,
+    ) -> dict[str, Any]:
+        """Finish the ledger row with `summary` and log it (``run_summary``)."""
+        repo.finish_run(
+            self.conn,
+            self.run_id,
+            status=summary["status"],
+            summary=summary,
+            complete=complete,
+            error=error,
+        )
+        # `command` lets the log metric of scheduled pulls (infra/terraform/monitoring.tf)
+        # tell a `run` from a `load` or `replay`.
+        shown = {k: v for k, v in summary.items() if k != "partitions"}
+        log.info("run_summary", **{"command": self.command, **shown})
+        return summary

@@ -1,0 +1,303 @@
+"""Pages through the stages: capture -> parse -> gate on a worker, load on the owner.
+
+A `Package` is one page on its way through the engine (`tasman_etl.runner.engine`); each
+stage adds to it. `Stages.prepare` is the worker side (bronze, parse, gate: thread-safe,
+it touches the database only through the lock-guarded `SideConn`); `Loader` is the owner
+side (the page's silver rows and its ledger row, in one transaction, so a page is either
+loaded and recorded or neither).
+"""
+
+from __future__ import annotations
+
+import secrets
+import time
+from collections import Counter
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, replace
+from datetime import UTC, date, datetime
+from typing import Any
+
+import psycopg
+import structlog
+
+from tasman_etl import __version__
+from tasman_etl.db import repository as repo
+from tasman_etl.dq.outcome import GateOutcome, PageGate
+from tasman_etl.errors import BronzeIntegrityError, StorageError
+from tasman_etl.runner.connections import SideConn
+from tasman_etl.storage.bronze import (
+    BronzeKey,
+    BronzeStore,
+    build_envelope,
+    read_envelope,
+    sha256_hex,
+)
+from tasman_etl.transform import PageRows, dump_json, prepare_items, search_items
+from tasman_etl.transform import transform_prepared as _transform
+
+__all__ = [
+    "PHASES",
+    "CaptureMismatchError",
+    "Notes",
+    "Package",
+    "PageSource",
+    "Stages",
+    "make_record",
+    "new_run_id",
+    "page_key",
+    "parse_timestamp",
+    "payload_bytes_of",
+]
+
+log = structlog.get_logger(__name__)
+
+PHASES = ("fetch", "bronze", "parse", "dq", "load")
+
+
+def new_run_id(now: datetime | None = None) -> str:
+    """A sortable, unique run id: `20261126T181647Z-3f9a1c`."""
+    moment = (now or datetime.now(UTC)).astimezone(UTC)
+    return f"{moment:%Y%m%dT%H%M%SZ}-{secrets.token_hex(3)}"
+
+
+def page_key(page: int, part: str | None = None) -> str:
+    """The ledger key of a page: `page=0001` or `part=p001/page=0001`."""
+    return f"part={part}/page={page:04d}" if part else f"page={page:04d}"
+
+
+def parse_timestamp(value: Any, default: datetime) -> datetime:
+    """An ISO timestamp from an envelope (zone-less = UTC), or `default`."""
+    if isinstance(value, str) and value:
+        try:
+            parsed = datetime.fromisoformat(value)
+        except ValueError:
+            return default
+        return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+    return default
+
+
+def payload_bytes_of(payload: Any) -> bytes:
+    """Bytes for a payload that arrived already parsed (an envelope from elsewhere)."""
+    return dump_json(payload).encode("utf-8", "surrogatepass")
+
+
+class CaptureMismatchError(BronzeIntegrityError):
+    """A bronze object's payload SHA-256 is not the one the ledger recorded at capture.
+
+    The object may be intact by its own checksums (sidecar or S3 metadata, `ingest.sha256`)
+    and still not be the page that was captured: it was rewritten consistently. The ledger
+    is the witness kept apart from the object, so it wins.
+    """
+
+
+@dataclass(frozen=True)
+class PageSource:
+    """One page as received (from HTTP, a file, or an envelope), still to be captured."""
+
+    page: int
+    part: str | None
+    endpoint: str
+    params: Mapping[str, Any]
+    sent_at: datetime
+    received_at: datetime
+    status: int
+    headers: Mapping[str, str]
+    payload_bytes: bytes
+    payload: Mapping[str, Any]
+    source: str
+    notes: str | None = None
+    """What the page is, for the bronze envelope (``raw page 3 of 10``)."""
+
+
+@dataclass
+class Package:
+    """One page on its way through the stages; each stage fills in its part.
+
+    The source sets `record` (the ledger identity) and either `src` (a page still to
+    capture) or `bronze` (an object to read back). `prepare` adds `rows` and `outcome`
+    (or `rejected`: why the payload is not a loadable search response) and drops the
+    parsed payload; the owner loads it and drops the package.
+    """
+
+    record: repo.PageRecord
+    seen_at: datetime
+    src: PageSource | None = None
+    bronze: BronzeKey | None = None
+    payload: Mapping[str, Any] | None = None
+    attempts: int = 1
+    nbytes: int = 0
+    rows: PageRows | None = None
+    outcome: GateOutcome | None = None
+    rejected: str | None = None
+    unverified: str | None = None
+    """Why a bronze page could not be checked against its capture hash (it loads anyway)."""
+    phases: dict[str, float] = field(default_factory=dict)
+    tag: Any = None
+    """Whatever the source wants back when the page is finished (`run`: the API page)."""
+    error: BaseException | None = None
+    """Why the page could not be prepared (set on the owner thread when it is finished)."""
+    apply: Callable[[psycopg.Connection[Any]], None] | None = None
+    """Owner-thread work that replaces the page load (a code list found among `load`'s
+    files): no ledger row."""
+
+    def time(self, phase: str, started: float) -> None:
+        """Add the time since `started` (perf_counter) to `phase`."""
+        self.phases[phase] = self.phases.get(phase, 0.0) + time.perf_counter() - started
+
+
+@dataclass
+class Notes:
+    """What this invocation saw besides the ledger's counts."""
+
+    errors: list[str] = field(default_factory=list)
+    unverified: list[str] = field(default_factory=list)
+    unknown_keys: Counter[str] = field(default_factory=Counter)
+    seen: set[str] = field(default_factory=set)
+    phases: dict[str, float] = field(default_factory=lambda: dict.fromkeys(PHASES, 0.0))
+
+    def phase_times(self) -> dict[str, float]:
+        """`{fetch_s, bronze_s, parse_s, dq_s, load_s}` rounded to milliseconds."""
+        return {f"{name}_s": round(self.phases.get(name, 0.0), 3) for name in PHASES}
+
+
+class Stages:
+    """The worker side of a page: bronze (write or read back), parse, gate. Thread-safe."""
+
+    def __init__(
+        self,
+        store: BronzeStore,
+        run_id: str,
+        run_date: date,
+        side: SideConn,
+        *,
+        gate: PageGate | None,
+        note_captures: bool = False,
+    ) -> None:
+        self.store = store
+        self.run_id = run_id
+        self.run_date = run_date
+        self.side = side
+        self.gate = gate
+        self.note_captures = note_captures
+
+    def bronze_key(self, page: int, part: str | None) -> BronzeKey:
+        """Where this run keeps a page in bronze."""
+        return BronzeKey(
+            prefix=self.store.prefix,
+            run_date=self.run_date,
+            run_id=self.run_id,
+            page=page,
+            part=part,
+        )
+
+    def prepare(self, pkg: Package) -> Package:
+        """Capture (or read back) the page, parse it and run the gate; drop the payload."""
+        if pkg.apply is not None:
+            return pkg
+        if pkg.bronze is not None:
+            self._read_back(pkg)
+        elif pkg.src is not None:
+            self._capture(pkg, pkg.src)
+        self._parse(pkg)
+        pkg.payload, pkg.src = None, None
+        return pkg
+
+    def _capture(self, pkg: Package, src: PageSource) -> None:
+        started = time.perf_counter()
+        key = self.bronze_key(src.page, src.part)
+        try:
+            body = build_envelope(
+                endpoint=src.endpoint,
+                params=src.params,
+                sent_at=src.sent_at,
+                status=src.status,
+                received_at=src.received_at,
+                headers=src.headers,
+                payload_bytes=src.payload_bytes,
+                run_id=self.run_id,
+                page=src.page,
+                part=src.part,
+                code_version=__version__,
+                payload=src.payload,
+                notes=src.notes,
+            )
+        except ValueError as exc:
+            raise StorageError(f"cannot build the bronze envelope of {key.path}: {exc}") from exc
+        sha = sha256_hex(src.payload_bytes)
+        self.store.put(key, body, payload_sha256=sha)
+        pkg.record = _with(pkg.record, bronze_key=key.path, sha256=sha)
+        pkg.payload = src.payload
+        pkg.nbytes = len(src.payload_bytes)
+        if self.note_captures:
+            self.side.note_capture(pkg.record)
+        pkg.time("bronze", started)
+
+    def _read_back(self, pkg: Package) -> None:
+        """Read a bronze object; it must carry the hash its run recorded at capture."""
+        assert pkg.bronze is not None
+        started = time.perf_counter()
+        key = pkg.bronze
+        raw = self.store.get(key)
+        envelope = read_envelope(raw)
+        sha = envelope.ingest.get("sha256")
+        claimed = sha if isinstance(sha, str) else None
+        found, recorded = self.side.captured_sha256(key)
+        if recorded is None:
+            why = "the ledger holds no hash for this page" if found else "no ledger row"
+            pkg.unverified = key.path
+            log.warning("bronze_page_unverified", key=key.path, reason=why)
+        elif claimed != recorded:
+            shown = f"{claimed[:12]}..." if claimed else "none"
+            raise CaptureMismatchError(
+                f"bronze object {key.path} does not match the SHA-256 recorded at capture "
+                f"(ledger {recorded[:12]}..., object {shown}): refused, nothing loaded"
+            )
+        payload = envelope.payload
+        if not isinstance(payload, Mapping):
+            raise ValueError(f"{key.path}: payload is not a JSON object")
+        seen = parse_timestamp(envelope.response.get("received_at"), datetime.now(UTC))
+        pkg.record = _with(pkg.record, sha256=claimed, fetched_at=seen)
+        pkg.seen_at = seen
+        pkg.payload = payload
+        pkg.nbytes = len(raw)
+        pkg.time("bronze", started)
+
+    def _parse(self, pkg: Package) -> None:
+        payload = pkg.payload or {}
+        started = time.perf_counter()
+        try:
+            items = search_items(payload)
+        except ValueError as exc:
+            pkg.rejected = f"{pkg.record.source}: {exc}"
+            return
+        unknown: Counter[str] = Counter()
+        prepared = prepare_items(items, unknown)
+        found = [p.control_number for p in prepared if p.control_number]
+        rows = _transform(prepared, stored=self.side.stored_hashes(found))
+        rows.unknown_keys = unknown
+        pkg.rows = rows
+        pkg.time("parse", started)
+        if self.gate is not None:
+            started = time.perf_counter()
+            pkg.outcome = self.gate(rows, payload)
+            pkg.time("dq", started)
+
+
+def _with(record: repo.PageRecord, **changes: Any) -> repo.PageRecord:
+    return replace(record, **changes)
+
+
+def make_record(
+    run_id: str,
+    key: str,
+    page: int,
+    *,
+    part: str | None = None,
+    source: str | None = None,
+    bronze_key: str | None = None,
+    scope_hash: str | None = None,
+) -> repo.PageRecord:
+    """A ledger record for a page that has not been captured yet."""
+    return repo.PageRecord(
+        run_id, key, part or "", page, source, bronze_key, None, None, scope_hash
+    )

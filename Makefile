@@ -68,7 +68,7 @@ demo: up  ## docker compose: run the ETL image against the simulated API
 down:  ## docker compose: stop everything (add -v by hand to wipe the data)
 	$(COMPOSE) down --remove-orphans
 
-bench:  ## benchmark: tasman vs floor vs dlt at 5k/10k/50k jobs and 300 ms latency, writes bench/RESULTS.md (~13 min)
+bench:  ## benchmark: tasman vs floor vs dlt at 5k/10k/50k jobs, 300 ms latency, small load/replay; writes bench/RESULTS.md (~17 min)
 	$(VENV_BIN)/pip install -q -c requirements.lock -e '.[bench]'
 	$(PY) bench/run_bench.py --standard --write bench/RESULTS.md
 

@@ -33,6 +33,7 @@ from tasman_etl.console import render_summary, start_progress
 from tasman_etl.console import stop_progress as _stop_progress
 from tasman_etl.errors import ConfigError, TasmanError
 from tasman_etl.logging_setup import configure_logging
+from tasman_etl.memory import limit_malloc_arenas
 from tasman_etl.redact import scrub, scrub_obj
 
 __all__ = ["app", "main"]
@@ -1321,4 +1322,5 @@ def _root(
 
 def main() -> None:
     """Console-script entry point (also `python -m tasman_etl`, which names itself the same)."""
+    limit_malloc_arenas()
     app(prog_name="tasman-etl")

@@ -40,8 +40,8 @@ log = structlog.get_logger(__name__)
 
 HEARTBEAT_S = 30.0
 """How often a working run refreshes `ingest_run.heartbeat_at`."""
-WINDOW = Window(tasks=8, bytes=48 * 2**20)
-"""Pages between intake and load: at most 8, and about 48 MB of raw JSON."""
+WINDOW = Window(tasks=8, bytes=20 * 2**20)
+"""Pages between intake and load: at most 8, and about 20 MB of raw JSON (bench/README.md)."""
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,42 @@
+"""Process-wide memory settings for the command line.
+
+glibc gives each thread that allocates its own malloc arena (up to 8 per core), and memory
+freed in one arena is not reused by another: the page engine's worker threads parse
+multi-megabyte pages that the owner thread frees after loading, so every arena grows to
+its own high-water mark. Two arenas hold the peak of a 10,000-job run about 20 MB lower
+(bench/README.md) at no measurable cost in time.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import ctypes.util
+import os
+import sys
+
+__all__ = ["MALLOC_ARENAS", "limit_malloc_arenas"]
+
+MALLOC_ARENAS = 2
+_M_ARENA_MAX = -8  # glibc's mallopt parameter number for M_ARENA_MAX
+
+
+def limit_malloc_arenas(arenas: int = MALLOC_ARENAS) -> bool:
+    """Cap glibc's malloc arenas (as ``MALLOC_ARENA_MAX`` would); True when it applied.
+
+    Call it before threads start. Elsewhere than glibc (macOS, musl) it does nothing and
+    returns False; an explicit ``MALLOC_ARENA_MAX`` in the environment has already applied
+    and is left alone.
+    """
+    if not sys.platform.startswith("linux") or "MALLOC_ARENA_MAX" in os.environ:
+        return False
+    name = ctypes.util.find_library("c")
+    if name is None:
+        return False
+    try:
+        libc = ctypes.CDLL(name)
+        mallopt = libc.mallopt
+    except (OSError, AttributeError):  # not glibc
+        return False
+    mallopt.argtypes = [ctypes.c_int, ctypes.c_int]
+    mallopt.restype = ctypes.c_int
+    return bool(mallopt(_M_ARENA_MAX, arenas))

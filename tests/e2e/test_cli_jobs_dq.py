@@ -450,7 +450,7 @@ def test_gate_in_the_loader_quarantines_rows_and_holds_pages(
         assert not pages[1][3]["results"][-1]["success"]
         assert conn.execute("SELECT count(*) FROM job").fetchone() == (499,)
 
-        with Run(conn, "r1", command="load", resume=True) as run:
+        with Run(conn, "r1", command="load") as run:
             load(run, build_gate(enforce=False, known_rate_codes=()), 2, trimmed)
         assert conn.execute("SELECT status FROM ingest_page WHERE page = 2").fetchone() == (
             "loaded",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import gzip
 import json
 from decimal import Decimal
@@ -13,7 +14,7 @@ import psycopg
 from tasman_etl.runner.load import load_paths
 from tasman_etl.storage.bronze import LocalBronzeStore, read_envelope
 
-from realdata import FIXTURES, SEARCH_FILES, fixture_items, requires_fixtures
+from realdata import FIXTURES, SEARCH_FILES, fixture_items, load_payload, requires_fixtures
 
 SILVER = (
     "job",
@@ -302,3 +303,41 @@ def test_rows_believed_new_but_already_stored_fall_back_to_the_upsert(
     assert titles == {"500000001": "Changed", "500000002": "Data Engineer"}
     versions = conn.execute("SELECT count(*) FROM job_version").fetchone()
     assert versions == (3,)
+
+
+@requires_fixtures
+def test_the_later_file_wins_when_a_job_changes_back_within_one_load(
+    conn: psycopg.Connection[Any], store: LocalBronzeStore, tmp_path: Path
+) -> None:
+    """Files are parsed ahead of the load on worker threads; a job a later file changes
+    back to what the database held when it was looked up must not be taken as unchanged."""
+    payload = load_payload(SEARCH_FILES[0])
+    item = payload["SearchResult"]["SearchResultItems"][0]
+    control_number = str(item["MatchedObjectId"]).strip()
+
+    def write(path: Path, title: str) -> None:
+        changed = copy.deepcopy(item)
+        changed["MatchedObjectDescriptor"]["PositionTitle"] = title
+        result = {"SearchResultCount": 1, "SearchResultCountAll": 1}
+        page = {"SearchResult": {**result, "SearchResultItems": [changed]}}
+        path.write_text(json.dumps(page), encoding="utf-8")
+
+    write(tmp_path / "first.json", "Title A")
+    assert not load_paths(conn, store, [tmp_path / "first.json"]).failed
+    later = tmp_path / "later"
+    later.mkdir()
+    titles = ["Title B", "Title A"] * 3
+    for n, title in enumerate(titles, 1):
+        write(later / f"f{n}.json", title)
+    result = load_paths(conn, store, [later])
+    assert not result.failed, result.summary
+    assert (result.summary["updated"], result.summary["unchanged"]) == (6, 0)
+    stored = conn.execute(
+        "SELECT position_title FROM job WHERE control_number = %s", (control_number,)
+    ).fetchone()
+    assert stored == ("Title A",)
+    versions = conn.execute(
+        "SELECT count(*) FROM job_version v JOIN job j USING (job_id) WHERE j.control_number = %s",
+        (control_number,),
+    ).fetchone()
+    assert versions == (7,)

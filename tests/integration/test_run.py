@@ -185,8 +185,20 @@ def test_stop_then_resume_loads_bronze_pages_without_refetching(
             (first.run_id,),
         )
         seen = len(sim.requests())
-        second = _run(conn, store, sim, RunOptions(query=DEMO, resume=first.run_id))
+        during: list[tuple[Any, ...] | None] = []
+
+        def watch(done: int, total: int, label: str) -> None:
+            during.append(
+                conn.execute(
+                    "SELECT status, finished_at, error FROM ingest_run WHERE run_id = %s",
+                    (first.run_id,),
+                ).fetchone()
+            )
+
+        second = _run(conn, store, sim, RunOptions(query=DEMO, resume=first.run_id), progress=watch)
         later = [r for r in sim.requests()[seen:] if r.path.lower().endswith("/search")]
+    # the resumed run is reopened while it works (the lock's holder lookup relies on it)
+    assert during and set(during) == {("running", None, None)}
     assert not second.failed, second.summary
     assert second.run_id == first.run_id
     assert _loaded(conn) == truth

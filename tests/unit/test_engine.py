@@ -6,6 +6,7 @@ checks it with stages that record what they saw.
 
 from __future__ import annotations
 
+import contextvars
 import threading
 from collections.abc import Iterator
 
@@ -198,3 +199,17 @@ def test_an_empty_source_finishes_nothing() -> None:
 def test_a_window_without_room_is_refused(tasks: int, size: int) -> None:
     with pytest.raises(ValueError, match="room for one task"):
         Window(tasks=tasks, bytes=size)
+
+
+def test_workers_see_the_owners_context_variables() -> None:
+    run_id: contextvars.ContextVar[str] = contextvars.ContextVar("run_id", default="none")
+    run_id.set("r-42")
+    seen: list[str] = []
+    execute(
+        range(3),
+        lambda n: run_id.get(),
+        lambda done: seen.append(done.package or ""),
+        workers=2,
+        window=Window(),
+    )
+    assert seen == ["r-42"] * 3

@@ -31,6 +31,7 @@ Thread ownership, stated once for the whole engine:
 
 from __future__ import annotations
 
+import contextvars
 import threading
 from collections import deque
 from collections.abc import Callable, Iterable
@@ -112,7 +113,9 @@ def execute(
             except StopIteration:
                 exhausted = True
                 return
-            pending.append((task, pool.submit(prepare, task)))
+            # Workers see the owner's context variables (the run id bound for logging).
+            context = contextvars.copy_context()
+            pending.append((task, pool.submit(context.run, prepare, task)))
 
     workers = max(1, workers)
     with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="page") as pool:
@@ -133,6 +136,7 @@ def execute(
                 pending.popleft()
                 error = head.exception()
                 finish(Done(task, None if error is not None else head.result(), error))
+                del task, head, error  # the package is released once finished
                 finished += 1
                 if idle is not None:
                     idle()

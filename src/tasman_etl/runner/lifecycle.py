@@ -1,6 +1,6 @@
 """One lifecycle for `run`, `load` and `replay`: a `Run` context around the page engine.
 
-`Run` owns, for one command: the ledger row (started on entry unless resuming, finished
+`Run` owns, for one command: the ledger row (started, or reopened, on entry; finished
 by `close`), the search scope's lock when there is one, the main connection and its
 reconnect, the side connection the workers share, the heartbeat, the progress display,
 and the loading of each prepared page (`finish`). The summary is derived from the ledger
@@ -14,7 +14,6 @@ import contextlib
 import threading
 import time
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
 from typing import Any
 
 import psycopg
@@ -33,6 +32,7 @@ from tasman_etl.runner.connections import (
 )
 from tasman_etl.runner.engine import Done, Window, execute
 from tasman_etl.runner.pages import Notes, Package, Stages
+from tasman_etl.runner.results import RunAborted, RunLockedError, RunResult
 
 __all__ = ["Run", "RunAborted", "RunLockedError", "RunResult"]
 
@@ -42,23 +42,6 @@ HEARTBEAT_S = 30.0
 """How often a working run refreshes `ingest_run.heartbeat_at`."""
 WINDOW = Window(tasks=8, bytes=20 * 2**20)
 """Pages between intake and load: at most 8, and about 20 MB of raw JSON (bench/README.md)."""
-
-
-@dataclass(frozen=True)
-class RunResult:
-    """The outcome of a command's run: its summary and the exit status it implies."""
-
-    run_id: str
-    summary: dict[str, Any]
-    failed: bool
-
-
-class RunLockedError(TasmanError):
-    """Another run of the same search scope is in progress."""
-
-
-class RunAborted(Exception):  # noqa: N818 - a control-flow signal, not an error
-    """Raised inside worker threads when a stop was requested."""
 
 
 class Run:
@@ -73,7 +56,6 @@ class Run:
         params: Mapping[str, Any] | None = None,
         scope: str | None = None,
         lock: bool = False,
-        resume: bool = False,
         max_age_s: float = 6 * 3600,
         stop: threading.Event | None = None,
         progress: Callable[[int, int, str], None] | None = None,
@@ -85,7 +67,6 @@ class Run:
         self.params = dict(params or {})
         self.scope = scope
         self.lock = lock
-        self.resume = resume
         self.max_age_s = max_age_s
         self.stop = stop or threading.Event()
         self.progress = progress
@@ -97,6 +78,7 @@ class Run:
         self._given_side = side
         self._side: psycopg.Connection[Any] | None = None
         self._shared: SideConn | None = None
+        self._stages: Stages | None = None
         self._reconnect = reconnector(conn)
         self._last_beat = time.monotonic()
         self.on_page: Callable[[Package, str], None] | None = None
@@ -114,15 +96,15 @@ class Run:
             self.locked = True
         structlog.contextvars.bind_contextvars(run_id=self.run_id)
         try:
-            if not self.resume:
-                repo.start_run(
-                    self.conn,
-                    self.run_id,
-                    command=self.command,
-                    params=self.params,
-                    scope_hash=self.scope,
-                    code_version=__version__,
-                )
+            # An upsert: a resumed run's row is reopened (status running, no error).
+            repo.start_run(
+                self.conn,
+                self.run_id,
+                command=self.command,
+                params=self.params,
+                scope_hash=self.scope,
+                code_version=__version__,
+            )
             if self.locked:
                 run_lock.record_lock_holder(self.conn, self.run_id)
         except BaseException:
@@ -180,7 +162,7 @@ class Run:
             prepare,
             self.finish,
             workers=workers,
-            window=WINDOW,
+            window=Window(tasks=max(WINDOW.tasks, 2 * workers), bytes=WINDOW.bytes),
             size=lambda pkg: pkg.nbytes,
             stop=self.stop,
             idle=self.beat,
@@ -188,9 +170,10 @@ class Run:
 
     def stages(self, store: Any, run_date: Any, gate: Any, *, note_captures: bool) -> Stages:
         """The worker side for this run (see `tasman_etl.runner.pages.Stages`)."""
-        return Stages(
+        self._stages = Stages(
             store, self.run_id, run_date, self.side(), gate=gate, note_captures=note_captures
         )
+        return self._stages
 
     def with_db(self, load: Callable[[], Any]) -> Any:
         """Run a page load; if the database connection died, reconnect once and load again.
@@ -231,23 +214,25 @@ class Run:
         gone even after a reconnect do end it; a stop request drops the page silently.
         """
         pkg = done.package or done.task
+        for phase, seconds in pkg.phases.items():
+            self.notes.phases[phase] = self.notes.phases.get(phase, 0.0) + seconds
+        if pkg.unverified:
+            self.notes.unverified.append(pkg.unverified)
+        if pkg.apply is not None and done.error is None:  # not a page: no ledger row
+            apply = pkg.apply
+            self.with_db(lambda: apply(self.conn))
+            self.tick(pkg.record.source or "")
+            return
         status = "failed"
         try:
             if done.error is not None:
-                pkg.error = done.error
-                status = self._prepare_failed(pkg, done.error)
-            elif pkg.apply is not None:
-                apply = pkg.apply
-                self.with_db(lambda: apply(self.conn))
-                status = "applied"
+                # The traceback would keep the worker's frames (a page's body) alive.
+                pkg.error = done.error.with_traceback(None)
+                status = self._prepare_failed(pkg, pkg.error)
             elif pkg.rejected is not None:
                 self.fail(pkg.record, pkg.rejected)
                 log.warning("page_rejected", page_key=pkg.record.page_key, error=pkg.rejected)
             else:
-                for phase, seconds in pkg.phases.items():
-                    self.notes.phases[phase] = self.notes.phases.get(phase, 0.0) + seconds
-                if pkg.unverified:
-                    self.notes.unverified.append(pkg.unverified)
                 status = self._load(pkg)
         except DatabaseError as exc:
             if self.conn.closed or self.conn.broken:
@@ -281,8 +266,17 @@ class Run:
         return "failed"
 
     def _load(self, pkg: Package) -> str:
-        rows, outcome = pkg.rows, pkg.outcome
+        rows = pkg.rows
         assert rows is not None
+        if self.notes.written.intersection(rows.unchanged) and self._stages is not None:
+            # Looked up before an earlier page of this run wrote some of these jobs: what
+            # the lookup called unchanged may have changed since. Prepare again, here.
+            log.info("page_reprepared", page_key=pkg.record.page_key)
+            conn = self.conn
+            pkg = self._stages.reprepare(pkg, lambda cns: repo.stored_hashes(conn, cns))
+            rows = pkg.rows
+            assert rows is not None
+        outcome = pkg.outcome
         results = outcome.results if outcome is not None else None
         if outcome is not None and outcome.hold:
             self.fail(
@@ -308,6 +302,7 @@ class Run:
             )
         )
         self.notes.phases["load"] += time.perf_counter() - started
+        self.notes.written.update(job[0] for job in rows.jobs)
         again = [cn for cn in rows.control_numbers if cn in self.notes.seen]
         self.notes.seen.update(rows.control_numbers)
         self.notes.unknown_keys.update(rows.unknown_keys)

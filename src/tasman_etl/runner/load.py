@@ -268,7 +268,7 @@ def load_paths(
             index, path = pkg.tag
             try:
                 doc = read_input(path)
-            except InputFileError:
+            except BaseException:  # recorded as a failed page: it takes its number
                 number = numbers.take(index, page=True)
                 pkg.record = replace(pkg.record, page=number, page_key=page_key(number))
                 raise

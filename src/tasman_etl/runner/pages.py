@@ -123,6 +123,8 @@ class Package:
     seen_at: datetime
     src: PageSource | None = None
     bronze: BronzeKey | None = None
+    stored: BronzeKey | None = None
+    """Where the page is in bronze once captured or read back (to prepare it again)."""
     payload: Mapping[str, Any] | None = None
     attempts: int = 1
     nbytes: int = 0
@@ -153,6 +155,8 @@ class Notes:
     unverified: list[str] = field(default_factory=list)
     unknown_keys: Counter[str] = field(default_factory=Counter)
     seen: set[str] = field(default_factory=set)
+    written: set[str] = field(default_factory=set)
+    """Control numbers whose job row this run wrote (inserted or changed)."""
     phases: dict[str, float] = field(default_factory=lambda: dict.fromkeys(PHASES, 0.0))
 
     def phase_times(self) -> dict[str, float]:
@@ -194,12 +198,32 @@ class Stages:
         """Capture (or read back) the page, parse it and run the gate; drop the payload."""
         if pkg.apply is not None:
             return pkg
-        if pkg.bronze is not None:
-            self._read_back(pkg)
-        elif pkg.src is not None:
-            self._capture(pkg, pkg.src)
-        self._parse(pkg)
-        pkg.payload, pkg.src = None, None
+        try:
+            if pkg.bronze is not None:
+                self._read_back(pkg)
+            elif pkg.src is not None:
+                self._capture(pkg, pkg.src)
+            self._parse(pkg, self.side.stored_hashes)
+        finally:
+            pkg.payload, pkg.src = None, None
+        return pkg
+
+    def reprepare(self, pkg: Package, lookup: Callable[[list[str]], Mapping[str, str]]) -> Package:
+        """Parse and gate a page again from its bronze object, with another hash lookup.
+
+        For the owner thread, when a lookup made ahead of the load may be stale.
+        """
+        if pkg.stored is None:
+            return pkg
+        envelope = read_envelope(self.store.get(pkg.stored))
+        payload = envelope.payload
+        if not isinstance(payload, Mapping):
+            return pkg
+        pkg.payload, pkg.rows, pkg.outcome = payload, None, None
+        try:
+            self._parse(pkg, lookup)
+        finally:
+            pkg.payload = None
         return pkg
 
     def _capture(self, pkg: Package, src: PageSource) -> None:
@@ -225,6 +249,7 @@ class Stages:
             raise StorageError(f"cannot build the bronze envelope of {key.path}: {exc}") from exc
         sha = sha256_hex(src.payload_bytes)
         self.store.put(key, body, payload_sha256=sha)
+        pkg.stored = key
         pkg.record = _with(pkg.record, bronze_key=key.path, sha256=sha)
         pkg.payload = src.payload
         pkg.nbytes = len(src.payload_bytes)
@@ -259,10 +284,11 @@ class Stages:
         pkg.record = _with(pkg.record, sha256=claimed, fetched_at=seen)
         pkg.seen_at = seen
         pkg.payload = payload
-        pkg.nbytes = len(raw)
+        pkg.stored = key
+        pkg.nbytes = envelope.size or len(raw)
         pkg.time("bronze", started)
 
-    def _parse(self, pkg: Package) -> None:
+    def _parse(self, pkg: Package, lookup: Callable[[list[str]], Mapping[str, str]]) -> None:
         payload = pkg.payload or {}
         started = time.perf_counter()
         try:
@@ -273,7 +299,7 @@ class Stages:
         unknown: Counter[str] = Counter()
         prepared = prepare_items(items, unknown)
         found = [p.control_number for p in prepared if p.control_number]
-        rows = _transform(prepared, stored=self.side.stored_hashes(found))
+        rows = _transform(prepared, stored=lookup(found))
         rows.unknown_keys = unknown
         pkg.rows = rows
         pkg.time("parse", started)

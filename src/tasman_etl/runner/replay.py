@@ -17,7 +17,7 @@ from tasman_etl.db.repository import (
     settle_source_page,
 )
 from tasman_etl.dq.outcome import PageGate
-from tasman_etl.errors import ConfigError
+from tasman_etl.errors import ConfigError, DatabaseError
 from tasman_etl.runner.lifecycle import Run, RunResult
 from tasman_etl.runner.pages import (
     CaptureMismatchError,
@@ -84,11 +84,16 @@ def replay(
                 yield Package(record, now, bronze=key)
 
         def settle(pkg: Package, status: str) -> None:
-            assert pkg.bronze is not None
-            if status == "loaded":
-                settle_source_page(run.conn, pkg.bronze, rid)
-            elif isinstance(pkg.error, CaptureMismatchError):
-                _fail_source_page(run.conn, pkg.bronze, str(pkg.error))
+            """Tell the source run's ledger; the page itself is already recorded here."""
+            key, error = pkg.bronze, pkg.error
+            assert key is not None
+            try:
+                if status == "loaded":
+                    run.with_db(lambda: settle_source_page(run.conn, key, rid))
+                elif isinstance(error, CaptureMismatchError):
+                    run.with_db(lambda: _fail_source_page(run.conn, key, str(error)))
+            except (DatabaseError, psycopg.Error) as exc:
+                log.warning("source_page_not_settled", key=key.path, error=str(exc)[:300])
 
         run.on_page = settle
         run.pump(source(), stages.prepare, workers=REPLAY_WORKERS)

@@ -88,6 +88,9 @@ def execute_run(
             max_pages=row["params"].get("max_pages"),
             concurrency=opts.concurrency,
             resume=run_id,
+            shrink_guard=opts.shrink_guard,
+            accept_shrink=opts.accept_shrink,
+            run_max_age_s=opts.run_max_age_s,
         )
         run_date: date = row["started_at"].astimezone(UTC).date()
         recorded = repo.load_plan(conn, run_id)
@@ -122,7 +125,6 @@ def execute_run(
         params=params,
         scope=scope,
         lock=True,
-        resume=bool(opts.resume),
         max_age_s=opts.run_max_age_s,
         stop=stop,
         progress=progress,

@@ -266,7 +266,7 @@ class Search:
         if not isinstance(facts, _Facts) or facts.count_all is None:
             return
         part = facts.part or ""
-        if facts.empty and status in ("loaded", "failed"):
+        if facts.empty:
             self.empty[part] = min(self.empty.get(part, facts.page), facts.page)
         self.seen_totals.setdefault(part, set()).add(facts.count_all)
         if facts.first_ids is not None:

@@ -315,6 +315,8 @@ class Envelope:
     request: dict[str, Any]
     response: dict[str, Any]
     ingest: dict[str, Any] = field(default_factory=dict)
+    size: int = 0
+    """Bytes of the envelope's JSON (uncompressed), 0 when not known."""
 
     @property
     def payload(self) -> Any:
@@ -353,7 +355,7 @@ def read_envelope(body: bytes) -> Envelope:
     ingest = document.get("ingest", {})
     if not isinstance(request, dict) or not isinstance(ingest, dict):
         raise ValueError("not a bronze envelope: request and ingest must be objects")
-    return Envelope(request=request, response=response, ingest=ingest)
+    return Envelope(request=request, response=response, ingest=ingest, size=len(data))
 
 
 # --- store protocol -------------------------------------------------------------------------

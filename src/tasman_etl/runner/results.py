@@ -1,0 +1,27 @@
+"""What a command's run ends with, and the signals that end one early."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from tasman_etl.errors import TasmanError
+
+__all__ = ["RunAborted", "RunLockedError", "RunResult"]
+
+
+@dataclass(frozen=True)
+class RunResult:
+    """The outcome of a command's run: its summary and the exit status it implies."""
+
+    run_id: str
+    summary: dict[str, Any]
+    failed: bool
+
+
+class RunLockedError(TasmanError):
+    """Another run of the same search scope is in progress."""
+
+
+class RunAborted(Exception):  # noqa: N818 - a control-flow signal, not an error
+    """Raised inside worker threads when a stop was requested."""

@@ -40,7 +40,9 @@ def _imports(path: Path) -> set[str]:
 
 def test_nothing_in_dq_imports_the_runner() -> None:
     offenders = {
-        str(path.relative_to(PACKAGE)): sorted(n for n in _imports(path) if n.startswith("tasman_etl.runner"))
+        str(path.relative_to(PACKAGE)): sorted(
+            n for n in _imports(path) if n.startswith("tasman_etl.runner")
+        )
         for path in _modules("dq")
     }
     assert {k: v for k, v in offenders.items() if v} == {}

@@ -7,7 +7,8 @@ month/day/year (``7/17/2025 12:00:00 AM``), the rate interval as a code
 (``"PA"`` + ``Description``) or as its label (``"Per Year"``), and one key is spelt
 ``PositionSensitivitiy``. These models accept every variant in the recorded payloads
 and reject only what breaks a hard rule (no control number, no title or URI,
-coordinates out of range, ``pay_min > pay_max``).
+coordinates out of range, ``pay_min > pay_max``, a negative ``pay_min``). The page gate
+does not check these again (`tasman_etl.dq.gx.suite`).
 
 Unknown keys are kept (``extra="allow"``) so schema drift can be counted, never lost.
 """

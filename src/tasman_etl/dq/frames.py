@@ -2,7 +2,10 @@
 
 A batch of pages becomes three `Frame`s, one per suite (`tasman_etl.dq.gx.suite.SUITES`):
 
-* ``jobs`` (`jobs_frame`): one row per parsed job, narrowed to what the row rules read;
+* ``jobs`` (`jobs_frame`): one row per parsed job, narrowed to the columns the row rules
+  read and those of the hard rules the models enforce instead (``control_number``,
+  ``position_title``, ``pay_min``, the coordinates: `tasman_etl.dq.gx.suite`), which tests
+  evaluate on every row the models accept;
 * ``items`` (`items_frame`): one row per raw item of a page, duplicates and unparseable
   items included, with the page's position in its batch;
 * ``pages`` (`pages_frame`): one row per page, its item count and its `SearchResultCount`.

@@ -3,12 +3,13 @@
 `build_gate` returns a `PageGate` (see `tasman_etl.dq.outcome`) that evaluates the
 expectation suites of `tasman_etl.dq.gx.suite`:
 
-* **Row level**, on one row per parsed job: control number, title and URI present;
-  `PositionURI` and every apply URI an http(s) URL; pay >= 0 and pay_min <= pay_max;
-  the rate interval code known; every latitude/longitude in range; publication date
-  <= close date; at least one location. A job failing any of them is moved, with its
-  child rows, into ``rows.quarantine`` with reason ``dq:<name>[,<name>...]``, its raw
-  JSON, and its index among the payload's items.
+* **Row level**, on one row per parsed job: `PositionURI` and every apply URI an
+  http(s) URL; pay_max >= 0; the rate interval code known; publication date <= close
+  date; at least one location. A job failing any of them is moved, with its child rows,
+  into ``rows.quarantine`` with reason ``dq:<name>[,<name>...]``, its raw JSON, and its
+  index among the payload's items. The hard rules the models already enforced on every
+  job that gets here (control number, title and URI present, coordinates in range,
+  0 <= pay_min <= pay_max) are not checked twice (`tasman_etl.dq.gx.suite`).
 * **Page level**, on the payload's raw items (before the transform drops duplicates):
   the item count equal to `SearchResultCount` when the payload has one. A failure holds
   the page: nothing is loaded, the page stays in bronze, the ledger records it as

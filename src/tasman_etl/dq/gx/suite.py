@@ -16,6 +16,30 @@ our own stable ``name``: quarantine reasons are ``dq:<name>``, ledger results ar
 by it, and Data Docs show it in the expectation's ``meta``. The loading path evaluates the
 specs natively (`tasman_etl.dq.native`, which must implement every class and argument used
 here); ``tasman-etl dq --docs`` hands them to Great Expectations itself.
+
+Hard rules are not checked twice (issue 12, ADR 0026). A job reaches the gate only after the
+pydantic models (`tasman_etl.models`, applied by `tasman_etl.transform`) accepted its item;
+an item breaking a hard rule is quarantined before the gate, with the models' reason. So the
+suite leaves out the expectations no accepted row can fail, and each of those rules now
+lives in the models only:
+
+* ``control_number_present``: ``SearchItem._control_number`` (``MatchedObjectId`` must be
+  1-20 ASCII digits once stripped; missing, blank or anything else is refused);
+* ``position_title_present`` and ``position_uri_present``: ``Descriptor._required_text``
+  (``PositionTitle`` and ``PositionURI`` must be strings with a non-whitespace character;
+  they are stored stripped, so the frame's blank-to-null never applies);
+* ``latitude_in_range`` and ``longitude_in_range``: ``Location._lat`` and ``Location._lon``
+  on every ``PositionLocation`` entry (inclusive -90..90 and -180..180; NaN and infinities
+  refused by ``parse_float``);
+* ``pay_min_not_above_pay_max`` and ``pay_min_not_negative``: ``Descriptor._pay_order`` on
+  every ``PositionRemuneration`` entry (``MinimumRange <= MaximumRange`` when both are
+  given, ``MinimumRange >= 0``; the gate's pay is the first entry's).
+
+What the models accept and the suite still refuses stays here: non-http URIs, a negative
+maximum with no minimum, an unknown rate interval code, publication after close, no location.
+``tests/unit/test_gate_hard_rules.py`` evaluates the left-out expectations on the items the
+models accept (hypothesis and edge cases: none fails), and ``tests/unit/test_gate.py`` has,
+for each remaining one, an item the models accept that fails it.
 """
 
 from __future__ import annotations
@@ -72,30 +96,13 @@ class ExpectationSpec:
 def row_expectations(known_rate_codes: Collection[str]) -> tuple[ExpectationSpec, ...]:
     """The row-level expectations (suite ``tasman_jobs``), in reporting order.
 
-    Null values pass every expectation except the ``*_present`` ones (a job without
-    pay or dates is allowed; a job with bad pay or dates is not).
+    Null values pass every expectation (a job without pay or dates is allowed; a job with
+    bad pay or dates is not). The hard rules the models enforce are not repeated here: see
+    the module docstring.
     """
     codes = sorted({c.strip().upper() for c in known_rate_codes if c and c.strip()})
     pair = {"or_equal": True, "ignore_row_if": "either_value_is_missing"}
     return (
-        ExpectationSpec(
-            "control_number_present",
-            "row",
-            "ExpectColumnValuesToNotBeNull",
-            {"column": "control_number"},
-        ),
-        ExpectationSpec(
-            "position_title_present",
-            "row",
-            "ExpectColumnValuesToNotBeNull",
-            {"column": "position_title"},
-        ),
-        ExpectationSpec(
-            "position_uri_present",
-            "row",
-            "ExpectColumnValuesToNotBeNull",
-            {"column": "position_uri"},
-        ),
         ExpectationSpec(
             "position_uri_is_http_url",
             "row",
@@ -109,40 +116,16 @@ def row_expectations(known_rate_codes: Collection[str]) -> tuple[ExpectationSpec
             {"column": "apply_uris", "regex": APPLY_URIS_PATTERN},
         ),
         ExpectationSpec(
-            "pay_min_not_negative",
-            "row",
-            "ExpectColumnValuesToBeBetween",
-            {"column": "pay_min", "min_value": 0},
-        ),
-        ExpectationSpec(
             "pay_max_not_negative",
             "row",
             "ExpectColumnValuesToBeBetween",
             {"column": "pay_max", "min_value": 0},
         ),
         ExpectationSpec(
-            "pay_min_not_above_pay_max",
-            "row",
-            "ExpectColumnPairValuesAToBeGreaterThanB",
-            {"column_A": "pay_max", "column_B": "pay_min", **pair},
-        ),
-        ExpectationSpec(
             "pay_interval_code_known",
             "row",
             "ExpectColumnValuesToBeInSet",
             {"column": "pay_interval_code", "value_set": codes},
-        ),
-        ExpectationSpec(
-            "latitude_in_range",
-            "row",
-            "ExpectColumnValuesToBeBetween",
-            {"column": "latitude_extreme", "min_value": -90, "max_value": 90},
-        ),
-        ExpectationSpec(
-            "longitude_in_range",
-            "row",
-            "ExpectColumnValuesToBeBetween",
-            {"column": "longitude_extreme", "min_value": -180, "max_value": 180},
         ),
         ExpectationSpec(
             "publication_not_after_close",

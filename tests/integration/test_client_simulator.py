@@ -229,6 +229,40 @@ def test_series_too_big_for_the_cap_is_split_by_organization(
     ]
 
 
+def test_concurrent_probes_give_the_same_plan_with_the_same_requests(
+    start_sim: Callable[..., SimulatorServer],
+) -> None:
+    # The probes of one level of the split go out together (--concurrency); the plan must be
+    # the one a sequential split makes: same partitions, same order, same probe count.
+    sim = start_sim(jobs=3_000, seed=21)
+    sleep = SleepRecorder()
+    plans = []
+    for concurrency in (1, 4):
+        with (
+            make_client(sim, sleep) as client,
+            CodelistClient(sim.base_url, sleep=sleep) as codelists,
+        ):
+            plans.append(
+                plan_search(
+                    client,
+                    SearchQuery(),
+                    codelists=codelists,
+                    cap=150,
+                    results_per_page=100,
+                    concurrency=concurrency,
+                )
+            )
+    sequential, concurrent = plans
+    assert len(sequential.partitions) > 4
+    assert [(p.key, p.params, p.count_all, p.over_cap) for p in concurrent.partitions] == [
+        (p.key, p.params, p.count_all, p.over_cap) for p in sequential.partitions
+    ]
+    assert [p.first_page.control_numbers for p in concurrent.partitions] == [
+        p.first_page.control_numbers for p in sequential.partitions
+    ]
+    assert concurrent.requests_used == sequential.requests_used
+
+
 @pytest.mark.slow
 def test_capped_universe_is_partitioned_and_fully_collected(
     start_sim: Callable[..., SimulatorServer],

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from tasman_etl.errors import FatalFetchError
 
@@ -118,6 +118,18 @@ class Cell:
     over_cap: bool = False
 
 
+@dataclass
+class _Node:
+    """A visited node of the split: its filters, then its cell or its children."""
+
+    fixed: dict[str, tuple[str, ...]]
+    level: int
+    codes: tuple[str, ...]
+    filters: dict[str, tuple[str, ...]]
+    cell: Cell | None = None
+    children: list[_Node] = field(default_factory=list)
+
+
 def split_cells(
     root_count: int,
     dimensions: Sequence[Dimension],
@@ -126,44 +138,65 @@ def split_cells(
     cap: int = CAP,
     max_filter_chars: int = DEFAULT_MAX_FILTER_CHARS,
     on_split: Callable[[Filters], None] | None = None,
+    probe_many: Callable[[list[Filters]], list[int]] | None = None,
 ) -> list[Cell]:
     """Split a query whose unfiltered count is ``root_count`` into cells under ``cap``.
 
     ``probe(filters)`` returns the count for the query narrowed by ``filters``; it is
-    called once per visited node, depth first, so cells come out in a stable order.
-    Cells with a count of 0 are dropped. A root under the cap is returned as the one
-    cell with no filters (and ``probe`` is never called). ``on_split(filters)`` is called
-    when a probed node turns out capped and is split further (it is not a cell).
+    called once per visited node. Nodes are probed level by level: ``probe_many`` (the
+    filters of every node of a level, in order -> their counts) may probe them at the same
+    time; by default they are probed one by one with ``probe``. Cells come out in a stable
+    depth-first order whatever the probing order. Cells with a count of 0 are dropped. A
+    root under the cap is returned as the one cell with no filters (and nothing is probed).
+    ``on_split(filters)`` is called when a probed node turns out capped and is split
+    further (it is not a cell).
     """
     if not is_capped(root_count, cap):
         return [Cell({}, root_count)]
     dims = [d for d in dimensions if d.codes]
     if not dims:
         return [Cell({}, root_count, over_cap=True)]
+    many = probe_many or (lambda filters: [probe(f) for f in filters])
+
+    def node(fixed: dict[str, tuple[str, ...]], level: int, codes: tuple[str, ...]) -> _Node:
+        return _Node(fixed, level, codes, {**fixed, dims[level].field: codes})
+
+    roots = [node({}, 0, chunk) for chunk in chunk_codes(dims[0].codes, max_filter_chars)]
+    frontier = roots
+    while frontier:
+        counts = many([n.filters for n in frontier])
+        following: list[_Node] = []
+        for n, count in zip(frontier, counts, strict=True):
+            if count <= 0:
+                continue
+            if not is_capped(count, cap):
+                n.cell = Cell(n.filters, count)
+            elif len(n.codes) > 1:
+                if on_split is not None:
+                    on_split(n.filters)
+                n.children = [node(n.fixed, n.level, half) for half in halves(n.codes)]
+            elif n.level + 1 < len(dims):
+                if on_split is not None:
+                    on_split(n.filters)
+                nxt = dims[n.level + 1].codes
+                n.children = [
+                    node(n.filters, n.level + 1, chunk)
+                    for chunk in chunk_codes(nxt, max_filter_chars)
+                ]
+            else:
+                n.cell = Cell(n.filters, count, over_cap=True)
+            following.extend(n.children)
+        frontier = following
     cells: list[Cell] = []
 
-    def visit(fixed: dict[str, tuple[str, ...]], level: int, codes: tuple[str, ...]) -> None:
-        filters = {**fixed, dims[level].field: codes}
-        count = probe(filters)
-        if count <= 0:
-            return
-        if not is_capped(count, cap):
-            cells.append(Cell(filters, count))
-        elif len(codes) > 1:
-            if on_split is not None:
-                on_split(filters)
-            for half in halves(codes):
-                visit(fixed, level, half)
-        elif level + 1 < len(dims):
-            if on_split is not None:
-                on_split(filters)
-            for chunk in chunk_codes(dims[level + 1].codes, max_filter_chars):
-                visit(filters, level + 1, chunk)
-        else:
-            cells.append(Cell(filters, count, over_cap=True))
+    def walk(n: _Node) -> None:
+        if n.cell is not None:
+            cells.append(n.cell)
+        for child in n.children:
+            walk(child)
 
-    for chunk in chunk_codes(dims[0].codes, max_filter_chars):
-        visit({}, 0, chunk)
+    for root in roots:
+        walk(root)
     return cells
 
 

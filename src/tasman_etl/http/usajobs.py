@@ -22,6 +22,7 @@ Pieces, from the wire up:
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import hashlib
 import json
@@ -30,6 +31,7 @@ import random
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
@@ -745,6 +747,7 @@ class UsajobsClient:
             follow_redirects=False,
         )
         self._limiter = RateLimiter(config.requests_per_second, clock=clock, sleep=sleep)
+        self._in_flight: threading.BoundedSemaphore | None = None
         self._retrier = Retrier(
             max_attempts=config.max_attempts,
             base_s=config.backoff_base_s,
@@ -817,6 +820,15 @@ class UsajobsClient:
             stop=self._stop,
         )
 
+    def limit_in_flight(self, requests: int) -> None:
+        """At most `requests` search requests on the wire at a time, across threads.
+
+        The runner's ``--concurrency``. Only the exchange itself counts: reading the JSON of
+        a response and waiting out a backoff happen outside the limit, so a thread parsing
+        a large page does not hold back the next request.
+        """
+        self._in_flight = threading.BoundedSemaphore(max(1, requests))
+
     def _attempt(self, params: dict[str, str], *, page: int, part: str | None, what: str) -> Page:
         self._limiter.acquire()
         sent_at = _utcnow()
@@ -824,9 +836,10 @@ class UsajobsClient:
         with self._lock:
             self._requests += 1
         try:
-            headers, response = bounded_get(
-                self._http, self.endpoint, self._bounds(), params=params
-            )
+            with self._in_flight or contextlib.nullcontext():
+                headers, response = bounded_get(
+                    self._http, self.endpoint, self._bounds(), params=params
+                )
         except HTTPX_ERRORS as exc:
             with self._lock:
                 self._transport_errors += 1
@@ -874,9 +887,16 @@ class UsajobsClient:
         *,
         codelists: CodelistSource | None,
         results_per_page: int | None = None,
+        concurrency: int = 1,
     ) -> SearchPlan:
         """Plan ``query`` under the 10,000-row cap (see ``plan_search``)."""
-        return plan_search(self, query, codelists=codelists, results_per_page=results_per_page)
+        return plan_search(
+            self,
+            query,
+            codelists=codelists,
+            results_per_page=results_per_page,
+            concurrency=concurrency,
+        )
 
     def iter_pages(self, partition: Partition) -> Iterator[Page]:
         """Yield every page of ``partition`` in order, page 1 first (already fetched).
@@ -990,8 +1010,12 @@ def plan_search(
     results_per_page: int | None = None,
     cap: int = CAP,
     max_filter_chars: int = DEFAULT_MAX_FILTER_CHARS,
+    concurrency: int = 1,
 ) -> SearchPlan:
     """Fetch page 1 of ``query`` and split it into partitions that each fit under ``cap``.
+
+    The probes of one level of the split are sent ``concurrency`` at a time (behind the
+    client's rate limiter); the partitions are the same whatever the concurrency.
 
     Under the cap: one partition, key None. At or over it: bisect the occupational series
     (``occupationalseries`` codes, or the query's own), then organizations
@@ -1021,13 +1045,23 @@ def plan_search(
     ]
     first_pages: dict[tuple[tuple[str, tuple[str, ...]], ...], Page] = {(): root}
 
+    lock = threading.Lock()
+
     def probe(filters: Filters) -> int:
         nonlocal requests
         fetched = client.fetch_page(query.narrowed(filters), 1, results_per_page=rpp)
-        requests += 1
-        if fetched.count_all > 0:
-            first_pages[_filters_key(filters)] = fetched
+        with lock:
+            requests += 1
+            if fetched.count_all > 0:
+                first_pages[_filters_key(filters)] = fetched
         return fetched.count_all
+
+    def probe_many(filters: list[Filters]) -> list[int]:
+        if concurrency <= 1 or len(filters) <= 1:
+            return [probe(f) for f in filters]
+        workers = min(concurrency, len(filters))
+        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="probe") as pool:
+            return list(pool.map(probe, filters))
 
     def discard(filters: Filters) -> None:
         first_pages.pop(_filters_key(filters), None)
@@ -1040,6 +1074,7 @@ def plan_search(
         cap=cap,
         max_filter_chars=max_filter_chars,
         on_split=discard,
+        probe_many=probe_many,
     )
     single = len(cells) == 1 and not cells[0].filters
     partitions = []

@@ -171,7 +171,13 @@ class Run:
     def stages(self, store: Any, run_date: Any, gate: Any, *, note_captures: bool) -> Stages:
         """The worker side for this run (see `tasman_etl.runner.pages.Stages`)."""
         self._stages = Stages(
-            store, self.run_id, run_date, self.side(), gate=gate, note_captures=note_captures
+            store,
+            self.run_id,
+            run_date,
+            self.side(),
+            gate=gate,
+            note_captures=note_captures,
+            loads=lambda: self.notes.loads,
         )
         return self._stages
 
@@ -268,7 +274,9 @@ class Run:
     def _load(self, pkg: Package) -> str:
         rows = pkg.rows
         assert rows is not None
-        if self.notes.written.intersection(rows.unchanged) and self._stages is not None:
+        written = self.notes.written
+        stale = any(written.get(cn, 0) > pkg.looked_up for cn in rows.unchanged)
+        if stale and self._stages is not None:
             # Looked up before an earlier page of this run wrote some of these jobs: what
             # the lookup called unchanged may have changed since. Prepare again, here.
             log.info("page_reprepared", page_key=pkg.record.page_key)
@@ -302,7 +310,8 @@ class Run:
             )
         )
         self.notes.phases["load"] += time.perf_counter() - started
-        self.notes.written.update(job[0] for job in rows.jobs)
+        self.notes.loads += 1
+        written.update(dict.fromkeys((job[0] for job in rows.jobs), self.notes.loads))
         again = [cn for cn in rows.control_numbers if cn in self.notes.seen]
         self.notes.seen.update(rows.control_numbers)
         self.notes.unknown_keys.update(rows.unknown_keys)

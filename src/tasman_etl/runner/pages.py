@@ -131,6 +131,8 @@ class Package:
     rows: PageRows | None = None
     outcome: GateOutcome | None = None
     rejected: str | None = None
+    looked_up: int = 0
+    """`Notes.loads` when the stored hashes were looked up: loads after it are not seen."""
     unverified: str | None = None
     """Why a bronze page could not be checked against its capture hash (it loads anyway)."""
     phases: dict[str, float] = field(default_factory=dict)
@@ -155,8 +157,10 @@ class Notes:
     unverified: list[str] = field(default_factory=list)
     unknown_keys: Counter[str] = field(default_factory=Counter)
     seen: set[str] = field(default_factory=set)
-    written: set[str] = field(default_factory=set)
-    """Control numbers whose job row this run wrote (inserted or changed)."""
+    loads: int = 0
+    """Pages loaded so far by this invocation (workers read it: a monotonic counter)."""
+    written: dict[str, int] = field(default_factory=dict)
+    """Control number -> `loads` once the page that wrote its job row was committed."""
     phases: dict[str, float] = field(default_factory=lambda: dict.fromkeys(PHASES, 0.0))
 
     def phase_times(self) -> dict[str, float]:
@@ -176,6 +180,7 @@ class Stages:
         *,
         gate: PageGate | None,
         note_captures: bool = False,
+        loads: Callable[[], int] = lambda: 0,
     ) -> None:
         self.store = store
         self.run_id = run_id
@@ -183,6 +188,7 @@ class Stages:
         self.side = side
         self.gate = gate
         self.note_captures = note_captures
+        self.loads = loads
 
     def bronze_key(self, page: int, part: str | None) -> BronzeKey:
         """Where this run keeps a page in bronze."""
@@ -229,6 +235,7 @@ class Stages:
     def _capture(self, pkg: Package, src: PageSource) -> None:
         started = time.perf_counter()
         key = self.bronze_key(src.page, src.part)
+        sha = sha256_hex(src.payload_bytes)
         try:
             body = build_envelope(
                 endpoint=src.endpoint,
@@ -244,10 +251,10 @@ class Stages:
                 code_version=__version__,
                 payload=src.payload,
                 notes=src.notes,
+                payload_sha256=sha,
             )
         except ValueError as exc:
             raise StorageError(f"cannot build the bronze envelope of {key.path}: {exc}") from exc
-        sha = sha256_hex(src.payload_bytes)
         self.store.put(key, body, payload_sha256=sha)
         pkg.stored = key
         pkg.record = _with(pkg.record, bronze_key=key.path, sha256=sha)
@@ -299,6 +306,7 @@ class Stages:
         unknown: Counter[str] = Counter()
         prepared = prepare_items(items, unknown)
         found = [p.control_number for p in prepared if p.control_number]
+        pkg.looked_up = self.loads()
         rows = _transform(prepared, stored=lookup(found))
         rows.unknown_keys = unknown
         pkg.rows = rows

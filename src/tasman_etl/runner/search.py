@@ -6,7 +6,6 @@ GET it (unless planning did, or it is in bronze already), then the common stages
 
 from __future__ import annotations
 
-import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
@@ -135,8 +134,8 @@ class Search:
         self.opts = opts
         self.stages = run.stages(store, run_date, gate, note_captures=True)
         self.store = store
-        self.requests = threading.BoundedSemaphore(max(1, opts.concurrency))
-        """At most `concurrency` search requests at a time, whatever the thread count."""
+        # At most `concurrency` search requests on the wire at a time, whatever the threads.
+        client.limit_in_flight(opts.concurrency)
         self.prefetched: dict[tuple[str, int], Page] = {}
         """First pages fetched while planning (filled on the owner thread before a pump)."""
         self.empty: dict[str, int] = {}
@@ -157,7 +156,10 @@ class Search:
         """Plan the search (partitions, page counts) and record it before fetching."""
         clock = time.perf_counter()
         plan = self.client.plan(
-            self.opts.query, codelists=codelists, results_per_page=self.opts.results_per_page
+            self.opts.query,
+            codelists=codelists,
+            results_per_page=self.opts.results_per_page,
+            concurrency=self.opts.concurrency,
         )
         self.run.notes.phases["fetch"] += time.perf_counter() - clock
         records = plan_records(plan, self.opts.max_pages)
@@ -244,13 +246,12 @@ class Search:
             page = self.prefetched.pop((part.key or "", number), None)
             if page is None:
                 started = time.perf_counter()
-                with self.requests:
-                    page = self.client.fetch_page(
-                        part.query,
-                        number,
-                        part=part.key,
-                        results_per_page=self.opts.results_per_page,
-                    )
+                page = self.client.fetch_page(
+                    part.query,
+                    number,
+                    part=part.key,
+                    results_per_page=self.opts.results_per_page,
+                )
                 pkg.time("fetch", started)
             pkg.src = _source(page, part.pages)
             pkg.seen_at = page.received_at
@@ -322,10 +323,9 @@ class Search:
         """Read page 1 of a loaded partition again: ``(that page, why the rows moved)``."""
         key = part.key or ""
         try:
-            with self.requests:
-                reread = self.client.fetch_page(
-                    part.query, 1, part=next_key, results_per_page=self.opts.results_per_page
-                )
+            reread = self.client.fetch_page(
+                part.query, 1, part=next_key, results_per_page=self.opts.results_per_page
+            )
             total = reread.count_all
             ids = set(reread.control_numbers)
         except RunAborted:

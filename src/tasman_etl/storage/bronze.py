@@ -59,13 +59,14 @@ __all__ = [
 
 log = structlog.get_logger(__name__)
 
-# Level 3: on a real 3.9 MB page 58 ms and 925 KB, against level 6's 142 ms and 769 KB
-# (and level 1's 44 ms and 1,020 KB). Bronze is written on the fetch threads; zlib releases
-# the GIL, so compression overlaps with loading.
-GZIP_LEVEL = 3
-# Fixed gzip header: deflate, no flags, mtime 0, no extra flags, OS "unknown" (255), so the
-# bytes do not depend on the platform (zlib's own gzip header records the OS).
-_GZIP_HEADER = b"\x1f\x8b\x08\x00\x00\x00\x00\x00\x00\xff"
+# Level 1: on a real 3.9 MB page 44 ms and 1,020 KB, against level 3's 58 ms and 925 KB and
+# level 6's 142 ms and 769 KB (ADR 0007). Bronze is written on the worker threads; zlib
+# releases the GIL, so compression overlaps with loading.
+GZIP_LEVEL = 1
+# Fixed gzip header: deflate, no flags, mtime 0, extra flags 4 ("fastest", as level 1 is),
+# OS "unknown" (255), so the bytes do not depend on the platform (zlib's own gzip header
+# records the OS).
+_GZIP_HEADER = b"\x1f\x8b\x08\x00\x00\x00\x00\x00\x04\xff"
 _GZIP_MAGIC = b"\x1f\x8b"
 
 _NAME = r"[A-Za-z0-9._-]+"
@@ -214,6 +215,7 @@ def build_envelope(
     code_version: str,
     payload: Mapping[str, Any] | None = None,
     notes: str | None = None,
+    payload_sha256: str | None = None,
 ) -> bytes:
     """Build the gzipped bronze envelope for one response; the same input gives the same bytes.
 
@@ -223,6 +225,7 @@ def build_envelope(
 
     Pass ``payload`` (the already parsed ``payload_bytes``) to skip parsing them again: the
     bytes are then embedded verbatim. Without it they are parsed and validated here.
+    ``payload_sha256``: their SHA-256 when the caller has it already (not computed again).
 
     ``payload_bytes`` are the response body exactly as received: they must be a JSON object
     (ValueError otherwise); ``ingest.sha256`` is their SHA-256. Response ``headers`` are reduced
@@ -247,7 +250,7 @@ def build_envelope(
         "run_id": run_id,
         "page": page,
         "part": part,
-        "sha256": sha256_hex(payload_bytes),
+        "sha256": payload_sha256 or sha256_hex(payload_bytes),
         "bytes_uncompressed": len(payload_bytes),
         "code_version": code_version,
         "notes": notes if notes is not None else f"raw page {page}",

@@ -22,7 +22,6 @@ Pieces, from the wire up:
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 import hashlib
 import json
@@ -747,7 +746,6 @@ class UsajobsClient:
             follow_redirects=False,
         )
         self._limiter = RateLimiter(config.requests_per_second, clock=clock, sleep=sleep)
-        self._in_flight: threading.BoundedSemaphore | None = None
         self._retrier = Retrier(
             max_attempts=config.max_attempts,
             base_s=config.backoff_base_s,
@@ -820,15 +818,6 @@ class UsajobsClient:
             stop=self._stop,
         )
 
-    def limit_in_flight(self, requests: int) -> None:
-        """At most `requests` search requests on the wire at a time, across threads.
-
-        The runner's ``--concurrency``. Only the exchange itself counts: reading the JSON of
-        a response and waiting out a backoff happen outside the limit, so a thread parsing
-        a large page does not hold back the next request.
-        """
-        self._in_flight = threading.BoundedSemaphore(max(1, requests))
-
     def _attempt(self, params: dict[str, str], *, page: int, part: str | None, what: str) -> Page:
         self._limiter.acquire()
         sent_at = _utcnow()
@@ -836,10 +825,9 @@ class UsajobsClient:
         with self._lock:
             self._requests += 1
         try:
-            with self._in_flight or contextlib.nullcontext():
-                headers, response = bounded_get(
-                    self._http, self.endpoint, self._bounds(), params=params
-                )
+            headers, response = bounded_get(
+                self._http, self.endpoint, self._bounds(), params=params
+            )
         except HTTPX_ERRORS as exc:
             with self._lock:
                 self._transport_errors += 1

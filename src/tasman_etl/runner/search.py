@@ -6,6 +6,7 @@ GET it (unless planning did, or it is in bronze already), then the common stages
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
@@ -134,8 +135,9 @@ class Search:
         self.opts = opts
         self.stages = run.stages(store, run_date, gate, note_captures=True)
         self.store = store
-        # At most `concurrency` search requests on the wire at a time, whatever the threads.
-        client.limit_in_flight(opts.concurrency)
+        self.requests = threading.BoundedSemaphore(max(1, opts.concurrency))
+        """At most `concurrency` pages being fetched at a time (their retries and backoff
+        waits included: during an outage the run backs off as a whole)."""
         self.prefetched: dict[tuple[str, int], Page] = {}
         """First pages fetched while planning (filled on the owner thread before a pump)."""
         self.empty: dict[str, int] = {}
@@ -246,12 +248,13 @@ class Search:
             page = self.prefetched.pop((part.key or "", number), None)
             if page is None:
                 started = time.perf_counter()
-                page = self.client.fetch_page(
-                    part.query,
-                    number,
-                    part=part.key,
-                    results_per_page=self.opts.results_per_page,
-                )
+                with self.requests:
+                    page = self.client.fetch_page(
+                        part.query,
+                        number,
+                        part=part.key,
+                        results_per_page=self.opts.results_per_page,
+                    )
                 pkg.time("fetch", started)
             pkg.src = _source(page, part.pages)
             pkg.seen_at = page.received_at
@@ -323,9 +326,10 @@ class Search:
         """Read page 1 of a loaded partition again: ``(that page, why the rows moved)``."""
         key = part.key or ""
         try:
-            reread = self.client.fetch_page(
-                part.query, 1, part=next_key, results_per_page=self.opts.results_per_page
-            )
+            with self.requests:
+                reread = self.client.fetch_page(
+                    part.query, 1, part=next_key, results_per_page=self.opts.results_per_page
+                )
             total = reread.count_all
             ids = set(reread.control_numbers)
         except RunAborted:

@@ -18,8 +18,9 @@ from __future__ import annotations
 import hashlib
 import json
 from collections import Counter
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
+from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
@@ -50,6 +51,8 @@ __all__ = [
     "REASON_CHARS",
     "SUMMARY_CHARS",
     "TITLE_CHARS",
+    "ItemRows",
+    "ItemTransform",
     "PageRows",
     "PreparedItem",
     "QuarantineRow",
@@ -58,6 +61,7 @@ __all__ = [
     "dump_json",
     "prepare_items",
     "search_items",
+    "storable_text",
     "transform_item",
     "transform_page",
     "transform_prepared",
@@ -233,6 +237,10 @@ class PageRows:
     """Control numbers of `jobs` rows the database does not hold yet."""
     item_index: dict[str, int] = field(default_factory=dict)
     """Control number -> index on the page of the item kept (to quarantine it later)."""
+    kind: str = "search"
+    """Which API the items came from: ``search`` or ``historic`` (Historic JOA records)."""
+    historic: dict[str, tuple[str | None, datetime | None]] = field(default_factory=dict)
+    """For historic records: control number -> (opening status, closed on)."""
 
 
 def dump_json(value: Any) -> str:
@@ -526,6 +534,11 @@ def transform_item(raw: Mapping[str, Any], raw_text: str, digest: str | None = N
     return ItemRows(cn, job, locations, categories, grades, hiring, details)
 
 
+ItemTransform = Callable[[Mapping[str, Any], str, str | None], ItemRows]
+"""One item to its rows: ``(raw item, its JSON text, content hash or None) -> ItemRows``;
+raises ValidationError (or ValueError/TypeError) for an item to quarantine."""
+
+
 def _raw_control_number(raw: Any) -> str | None:
     if isinstance(raw, Mapping):
         value = raw.get("MatchedObjectId")
@@ -545,22 +558,30 @@ class PreparedItem:
     problem: str | None = None
 
 
-def prepare_items(items: Iterable[Any], unknown: Counter[str] | None = None) -> list[PreparedItem]:
+def prepare_items(
+    items: Iterable[Any],
+    unknown: Counter[str] | None = None,
+    *,
+    control_number: Callable[[Any], str | None] = _raw_control_number,
+    drift: Callable[[Mapping[str, Any], Counter[str]], None] = unknown_keys,
+) -> list[PreparedItem]:
     """First pass over a page: control numbers and content hashes (and drift), no validation.
 
     The hashes let the loader ask the database which items it already holds unchanged, so
-    only new and changed items pay for full validation and loading.
+    only new and changed items pay for full validation and loading. `control_number` reads
+    an item's control number without validating it and `drift` counts its unknown keys
+    (defaults: the search item's; the Historic JOA passes its own).
     """
     out = []
     for index, raw in enumerate(items):
         if not isinstance(raw, Mapping):
             out.append(PreparedItem(index, raw, None, None, "item is not a JSON object"))
             continue
-        cn = _raw_control_number(raw)
+        cn = control_number(raw)
         try:
             digest = content_hash(raw)
             if unknown is not None:
-                unknown_keys(raw, unknown)
+                drift(raw, unknown)
         except (RecursionError, ValueError, TypeError) as exc:
             out.append(
                 PreparedItem(index, raw, cn, None, f"cannot be hashed: {type(exc).__name__}")
@@ -571,13 +592,17 @@ def prepare_items(items: Iterable[Any], unknown: Counter[str] | None = None) -> 
 
 
 def transform_prepared(
-    prepared: Iterable[PreparedItem], *, stored: Mapping[str, str] | None = None
+    prepared: Iterable[PreparedItem],
+    *,
+    stored: Mapping[str, str] | None = None,
+    item_rows: ItemTransform = transform_item,
 ) -> PageRows:
     """Validate and normalise prepared items; see the module docstring.
 
     `stored` maps control numbers to the content hash the database holds: an item whose
     hash matches is listed in `PageRows.unchanged` without being validated again, and an
-    item whose control number is absent is listed in `PageRows.new`.
+    item whose control number is absent is listed in `PageRows.new`. `item_rows` turns one
+    item into rows (default `transform_item`, the search item's).
     """
     known = stored or {}
     out = PageRows()
@@ -595,7 +620,7 @@ def transform_prepared(
         if cn is not None and item.digest is not None and known.get(cn) == item.digest:
             rows: ItemRows | None = None
         else:
-            rows_or_problem = _rows_or_quarantine(index, raw, cn, item.digest)
+            rows_or_problem = _rows_or_quarantine(index, raw, cn, item.digest, item_rows)
             if isinstance(rows_or_problem, QuarantineRow):
                 out.quarantine.append(rows_or_problem)
                 continue
@@ -665,22 +690,34 @@ def storable_text(raw: Any) -> tuple[str, str | None]:
 
 
 def _rows_or_quarantine(
-    index: int, raw: Mapping[str, Any], cn: str | None, digest: str | None
+    index: int,
+    raw: Mapping[str, Any],
+    cn: str | None,
+    digest: str | None,
+    item_rows: ItemTransform = transform_item,
 ) -> ItemRows | QuarantineRow:
     raw_text, unstorable = storable_text(raw)
     if unstorable is not None:
         return QuarantineRow(index, cn, unstorable, raw_text, storable=False)
     try:
-        return transform_item(raw, raw_text, digest)
+        return item_rows(raw, raw_text, digest)
     except ValidationError as exc:
         return QuarantineRow(index, cn, _describe(exc), raw_text)
     except (ValueError, TypeError, ArithmeticError, RecursionError) as exc:
         return QuarantineRow(index, cn, f"{type(exc).__name__}: {exc}", raw_text)
 
 
-def transform_page(items: Iterable[Any], *, stored: Mapping[str, str] | None = None) -> PageRows:
-    """Both passes at once: `prepare_items` then `transform_prepared`."""
+def transform_page(
+    items: Iterable[Any],
+    *,
+    stored: Mapping[str, str] | None = None,
+    item_rows: ItemTransform = transform_item,
+    control_number: Callable[[Any], str | None] = _raw_control_number,
+    drift: Callable[[Mapping[str, Any], Counter[str]], None] = unknown_keys,
+) -> PageRows:
+    """Both passes at once: `prepare_items` then `transform_prepared` (same hooks)."""
     unknown: Counter[str] = Counter()
-    rows = transform_prepared(prepare_items(items, unknown), stored=stored)
+    prepared = prepare_items(items, unknown, control_number=control_number, drift=drift)
+    rows = transform_prepared(prepared, stored=stored, item_rows=item_rows)
     rows.unknown_keys = unknown
     return rows

@@ -63,6 +63,15 @@ class SimulatorConfig(BaseModel):
     (25-30 on average). The defaults reproduce earlier versions' data byte for byte; the
     real options change only the fields they name (same jobs, ids, dates, pay, first place).
     `item_cache`: how many rendered items the universe keeps (LRU; 0 = none).
+
+    Historic JOA (`historic.py`, `historic_api.py`): `historic_jobs` closed postings on top
+    of the universe's open ones; `historic_page_size` rows a page (the API: 1,000);
+    `historic_quirks` spells some records as the real API does (key-case variants, numbers
+    as strings, ``disableAppyOnline``); `historic_no_content_text` answers a query without
+    rows with HTTP 200 and the text ``204 No Content``. Faults of the Historic JOA alone:
+    `historic_shortfall_months` (``"YYYY-MM"``): a query whose StartPositionOpenDate falls
+    in one of these months silently leaves out every 7th row while `totalCount` counts
+    them; `historic_repeat_token`: the last page's ``next`` repeats the current token.
     """
 
     model_config = ConfigDict(frozen=True, extra="forbid")
@@ -77,6 +86,23 @@ class SimulatorConfig(BaseModel):
     text: Literal["compact", "real"] = "compact"
     locations: Literal["typical", "real"] = "typical"
     item_cache: int = Field(default=DEFAULT_ITEM_CACHE, ge=0, le=10_000_000)
+    historic_jobs: int = Field(default=0, ge=0, le=5_000_000)
+    historic_page_size: int = Field(default=1000, ge=1, le=1000)
+    historic_quirks: bool = True
+    historic_no_content_text: bool = True
+    historic_shortfall_months: tuple[str, ...] = ()
+    historic_repeat_token: bool = False
+
+    @field_validator("historic_shortfall_months")
+    @classmethod
+    def _months(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        out = []
+        for month in value:
+            try:
+                out.append(datetime.strptime(month.strip(), "%Y-%m").strftime("%Y-%m"))
+            except ValueError:
+                raise ValueError(f"shortfall months are YYYY-MM, got {month!r}") from None
+        return tuple(out)
 
     @field_validator("now")
     @classmethod

@@ -6,12 +6,15 @@ Routes (paths and parameter names are case-insensitive):
   ``User-Agent`` headers (and the configured key, if any), else 401. 400 for malformed
   numeric parameters. Body and headers as the real API (`search.py`).
 * ``GET /api/codelist/{name}`` (also ``/codelist/{name}``): no auth; 404 for unknown names.
+* ``GET /api/historicjoa`` and ``/api/historicjoa/announcementtext``: no auth; 400 for a
+  malformed date or token; paging by continuation token (`historic_api.py`).
 * Anything else: 404; methods other than GET: 405.
 
-Faults apply to search requests (and to codelists with ``apply_to_codelists``). Each
-fault-eligible request gets the next 1-based number, which `FaultPlan.by_request` refers to
-and `RequestRecord.n` records (other requests record ``n=0``). Every request is logged in
-`requests()` before its response is sent; header values are never stored or logged.
+Faults apply to search and Historic JOA requests (and to codelists with
+``apply_to_codelists``). Each fault-eligible request gets the next 1-based number, which
+`FaultPlan.by_request` refers to and `RequestRecord.n` records (other requests record
+``n=0``). Every request is logged in `requests()` before its response is sent; header
+values are never stored or logged.
 """
 
 from __future__ import annotations
@@ -37,6 +40,15 @@ from tasman_etl.simulator.codelists import codelist_payload
 from tasman_etl.simulator.config import FaultPlan, SimulatorConfig
 from tasman_etl.simulator.data import ItemsView, Universe
 from tasman_etl.simulator.faults import ERROR_BODIES, decide_fault
+from tasman_etl.simulator.historic import HistoricUniverse
+from tasman_etl.simulator.historic_api import (
+    HISTORIC_PATH,
+    TEXT_PATH,
+    dropped,
+    historic_page,
+    is_short,
+    parse_filter,
+)
 from tasman_etl.simulator.query import QueryError, parse_query
 from tasman_etl.simulator.search import search_payload
 
@@ -46,6 +58,8 @@ log = structlog.get_logger(__name__)
 
 CONTENT_TYPE = "application/hr+json; charset=utf-8"
 _HOST = "127.0.0.1"
+_JSON = "application/json; charset=utf-8"
+_PLAIN = "text/plain; charset=utf-8"
 _UNAUTHORIZED = b'{"Message":"Authorization has been denied for this request."}'
 
 
@@ -151,6 +165,7 @@ class SimulatorServer:
         self.config = config
         started = time.perf_counter()
         self.universe = Universe(config)
+        self.history = HistoricUniverse(self.universe, config)
         self._faults = config.faults
         self._lock = threading.Lock()
         self._log: list[RequestRecord] = []
@@ -283,6 +298,30 @@ class SimulatorServer:
         """Change a job's content, e.g. ``update(cn, pay_min="90000")`` (see `Universe.update`)."""
         self.universe.update(control_number, **changes)
 
+    def historic_records(
+        self, params: Mapping[str, str] | None = None, *, as_served: bool = False
+    ) -> list[dict[str, Any]]:
+        """Truth: every Historic JOA record matching `params` (all when None), in API order.
+
+        Paging is ignored. With `as_served`, the rows a shortfall fault leaves out are left
+        out here too (what a client can collect); by default every record is returned.
+        """
+        flt = parse_filter(params or {})
+        specs = self.history.select(flt.keep, key=flt.params)
+        if as_served and is_short(flt, self.config.historic_shortfall_months):
+            specs = [s for i, s in enumerate(specs) if not dropped(i)]
+        return [self.history.record(s) for s in specs]
+
+    def historic_texts(self, params: Mapping[str, str] | None = None) -> list[dict[str, Any]]:
+        """Truth: the AnnouncementText records matching `params` (all when None)."""
+        flt = parse_filter(params or {})
+        return [self.history.text_record(s) for s in self.history.select(flt.keep, key=flt.params)]
+
+    def historic_count(self, params: Mapping[str, str] | None = None) -> int:
+        """The `totalCount` the Historic JOA reports for `params` (cheap: nothing rendered)."""
+        flt = parse_filter(params or {})
+        return len(self.history.select(flt.keep, key=flt.params))
+
     def requests(self) -> list[RequestRecord]:
         """A snapshot of the request log, in arrival order."""
         with self._lock:
@@ -310,13 +349,18 @@ class SimulatorServer:
         had_auth = bool((h.headers.get("Authorization-Key") or "").strip())
         is_get = h.command == "GET"
         is_search = is_get and route == "/api/search"
+        historic = (route == TEXT_PATH) if is_get and route in (HISTORIC_PATH, TEXT_PATH) else None
         codelist = None
         for prefix in ("/api/codelist/", "/codelist/"):
             if is_get and route.startswith(prefix) and len(route) > len(prefix):
                 codelist = route[len(prefix) :]
         with self._lock:
             plan = self._faults
-            eligible = is_search or (codelist is not None and plan.apply_to_codelists)
+            eligible = (
+                is_search
+                or historic is not None
+                or (codelist is not None and plan.apply_to_codelists)
+            )
             if eligible:
                 self._counter += 1
             number = self._counter if eligible else 0
@@ -330,6 +374,8 @@ class SimulatorServer:
             if self.before_search is not None:
                 self.before_search(params)
             response = self._search(h, params)
+        elif historic is not None:
+            response = self._historic(params, text=historic)
         elif codelist is not None:
             response = self._codelist(codelist)
         elif not is_get:
@@ -372,6 +418,13 @@ class SimulatorServer:
         except QueryError as exc:
             return _json_response(400, str(exc))
         return _Response(200, CONTENT_TYPE, search_payload(self.universe, query))
+
+    def _historic(self, params: Mapping[str, str], *, text: bool) -> _Response:
+        try:
+            body, is_json = historic_page(self.history, params, text=text)
+        except QueryError as exc:
+            return _json_response(400, str(exc))
+        return _Response(200, _JSON if is_json else _PLAIN, body)
 
     def _codelist(self, name: str) -> _Response:
         if name not in self._codelists:

@@ -233,6 +233,12 @@ _VIOLATIONS: dict[str, tuple[str, str]] = {
     "ingest_page_page_check": ("ingest_page", "UPDATE ingest_page SET page = 0"),
     "ingest_page_status_check": ("ingest_page", "UPDATE ingest_page SET status = 'ok'"),
     "quarantine_check": ("quarantine", "UPDATE quarantine SET raw_json = NULL, raw_text = NULL"),
+    "job_source_known": ("job", "UPDATE job SET source = 'scraped'"),
+    "ingest_partition_status_known": (
+        "ingest_partition",
+        "INSERT INTO ingest_partition (run_id, part, params, api_total, pages, status) "
+        "SELECT run_id, 'w', '{}', 0, 0, 'done' FROM ingest_run",
+    ),
 }
 
 

@@ -185,7 +185,7 @@ def _copy_binary(
             copy.write_row(row)
 
 
-def _job_update_set() -> sql.Composed:
+def _job_update_set(*, historic: bool = False) -> sql.Composed:
     content = [c for c in JOB_COLUMNS if c != "control_number"]
     sets: list[sql.Composable] = [
         sql.SQL("{0} = EXCLUDED.{0}").format(sql.Identifier(c)) for c in content
@@ -195,30 +195,52 @@ def _job_update_set() -> sql.Composed:
         sql.SQL("last_seen_at = GREATEST(j.last_seen_at, EXCLUDED.last_seen_at)"),
         sql.SQL("first_seen_at = LEAST(j.first_seen_at, EXCLUDED.first_seen_at)"),
         sql.SQL("last_seen_run_id = EXCLUDED.last_seen_run_id"),
-        sql.SQL("inactive_since = NULL"),
         sql.SQL("updated_at = now()"),
     ]
+    if historic:
+        # A historic record never says a job was seen by a search; its open or closed
+        # state is set from job_historic afterwards (_HISTORIC_INACTIVE).
+        return sql.SQL(", ").join(sets)
+    sets += [sql.SQL("inactive_since = NULL"), sql.SQL("source = 'search'")]
     return sql.SQL(", ").join(sets)
 
 
+# Rows go in control-number order (here and in every statement that locks jobs), so two
+# loads writing the same jobs at once wait for each other instead of deadlocking.
 _UPSERT_JOB = sql.SQL(
     """
     INSERT INTO job AS j ({cols}, first_seen_at, last_seen_at, ingest_run_id, last_seen_run_id)
-    SELECT {cols}, %(seen)s, %(seen)s, %(run)s, %(run)s FROM stg_job
+    SELECT {cols}, %(seen)s, %(seen)s, %(run)s, %(run)s FROM stg_job ORDER BY control_number
     ON CONFLICT (control_number) DO UPDATE SET {sets}
     WHERE j.content_hash IS DISTINCT FROM EXCLUDED.content_hash
     RETURNING j.job_id, j.control_number, (j.xmax = 0) AS inserted
     """
 ).format(cols=_ident_list(JOB_COLUMNS), sets=_job_update_set())
 
+# A historic record inserts a job no search has returned, and rewrites only jobs that came
+# from history too: whenever the Search API has returned a job, its fields win (ADR 0028).
+_UPSERT_JOB_HISTORIC = sql.SQL(
+    """
+    INSERT INTO job AS j ({cols}, first_seen_at, last_seen_at, ingest_run_id, last_seen_run_id,
+                          source)
+    SELECT {cols}, %(seen)s, %(seen)s, %(run)s, %(run)s, 'historic' FROM stg_job
+     ORDER BY control_number
+    ON CONFLICT (control_number) DO UPDATE SET {sets}
+    WHERE j.content_hash IS DISTINCT FROM EXCLUDED.content_hash AND j.source = 'historic'
+    RETURNING j.job_id, j.control_number, (j.xmax = 0) AS inserted
+    """
+).format(cols=_ident_list(JOB_COLUMNS), sets=_job_update_set(historic=True))
+
 # Only columns no index covers change here, so with job's fillfactor (005) these are HOT
 # updates: no index entries are written for an unchanged job.
 _TOUCH_UNCHANGED = """
     UPDATE job
-       SET last_seen_at = GREATEST(last_seen_at, %(seen)s),
+       SET last_seen_at = GREATEST(job.last_seen_at, %(seen)s),
            last_seen_run_id = %(run)s,
            inactive_since = NULL
-     WHERE control_number = ANY(%(cns)s)
+      FROM (SELECT job_id FROM job WHERE control_number = ANY(%(cns)s)
+             ORDER BY control_number FOR UPDATE) AS locked
+     WHERE job.job_id = locked.job_id
 """
 
 # Before changed jobs are overwritten: lock them, then close their current versions with
@@ -226,6 +248,8 @@ _TOUCH_UNCHANGED = """
 _LOCK_CHANGED = """
     SELECT j.job_id FROM job j JOIN stg_job s USING (control_number)
      WHERE j.content_hash IS DISTINCT FROM s.content_hash
+       AND (%(search)s OR j.source = 'historic')
+     ORDER BY j.control_number
        FOR UPDATE OF j
 """
 
@@ -246,7 +270,7 @@ _OPEN_VERSIONS = """
 _SEEN_IN_SCOPE = """
     INSERT INTO job_scope (scope_hash, job_id, first_seen_at, last_seen_at, last_seen_run_id)
     SELECT %(scope)s, job_id, %(seen)s, %(seen)s, %(run)s
-      FROM job WHERE control_number = ANY(%(cns)s)
+      FROM job WHERE control_number = ANY(%(cns)s) ORDER BY job_id
     ON CONFLICT (scope_hash, job_id) DO UPDATE
        SET last_seen_at = GREATEST(job_scope.last_seen_at, EXCLUDED.last_seen_at),
            last_seen_run_id = EXCLUDED.last_seen_run_id
@@ -265,15 +289,33 @@ _QUARANTINE_COLUMNS = (
 )
 
 
-def stored_hashes(conn: Conn, control_numbers: Sequence[str]) -> dict[str, str]:
-    """`control_number -> content_hash` for the jobs the database already holds."""
+_HISTORIC_HASHES = """
+    SELECT j.control_number,
+           CASE WHEN j.source = 'historic' THEN j.content_hash
+                ELSE coalesce(h.content_hash, '') END
+      FROM job j LEFT JOIN job_historic h USING (control_number)
+     WHERE j.control_number = ANY(%s)
+"""
+
+
+def stored_hashes(
+    conn: Conn, control_numbers: Sequence[str], *, kind: str = "search"
+) -> dict[str, str]:
+    """`control_number -> content_hash` for the jobs the database already holds.
+
+    For historic records (`kind="historic"`) the hash is the stored historic record's: the
+    job's own when it came from history, else its `job_historic` row's ('' when it has
+    none), so a record equal to the one stored is unchanged whatever source won the job.
+    """
     if not control_numbers:
         return {}
+    query = (
+        _HISTORIC_HASHES
+        if kind == "historic"
+        else "SELECT control_number, content_hash FROM job WHERE control_number = ANY(%s)"
+    )
     try:
-        found = conn.execute(
-            "SELECT control_number, content_hash FROM job WHERE control_number = ANY(%s)",
-            (list(control_numbers),),
-        ).fetchall()
+        found = conn.execute(query, (list(control_numbers),)).fetchall()
     except psycopg.Error as exc:
         raise DatabaseError(f"cannot read stored content hashes: {exc}") from exc
     return {cn: digest for cn, digest in found}
@@ -348,12 +390,14 @@ def _load_page(
     seen_at: datetime,
     extra: Mapping[str, Any],
 ) -> LoadCounts:
-    params = {"seen": seen_at, "run": record.run_id}
+    params = {"seen": seen_at, "run": record.run_id, "search": rows.kind != "historic"}
     with conn.transaction(), conn.cursor() as cur:
         # ON COMMIT DROP only fires at a real commit; inside an outer transaction the
         # previous page's staging tables may still exist.
         cur.execute(_DROP_STAGING)
         inserted_ids, updated_ids, unchanged = _write_silver(conn, cur, rows, params)
+        if rows.kind == "historic":
+            _write_historic(cur, rows, params)
         if record.scope_hash and rows.control_numbers:
             cur.execute(
                 _SEEN_IN_SCOPE,
@@ -372,9 +416,11 @@ def _write_silver(
     ids, inserted_ids, updated_ids = _write_jobs(conn, cur, rows, params)
     touched = [cn for cn in rows.control_numbers if cn not in ids]
     unchanged = 0
-    if touched:
+    if touched and params["search"]:
         cur.execute(_TOUCH_UNCHANGED, {**params, "cns": touched})
         unchanged = cur.rowcount
+    elif touched:  # a historic record does not say a search saw the job
+        unchanged = len(touched)
     if ids:
         if updated_ids:
             for table in _CHILD_TABLE_NAMES:
@@ -401,7 +447,7 @@ def _one_item_pages(rows: PageRows) -> Iterator[PageRows]:
             children.setdefault(row[0], {}).setdefault(attr, []).append(row)
     for job in rows.jobs:
         cn = job[0]
-        one = PageRows(jobs=[job], control_numbers=[cn], new={cn} & rows.new)
+        one = PageRows(jobs=[job], control_numbers=[cn], new={cn} & rows.new, kind=rows.kind)
         for attr, own in children.get(cn, {}).items():
             setattr(one, attr, own)
         yield one
@@ -415,7 +461,7 @@ def _refused_items(
     Every item is written in a savepoint of one transaction that is rolled back: nothing
     stays. An error that is not about an item (e.g. the connection is lost) propagates.
     """
-    params = {"seen": seen_at, "run": record.run_id}
+    params = {"seen": seen_at, "run": record.run_id, "search": rows.kind != "historic"}
     refused: dict[str, str] = {}
     with conn.transaction(force_rollback=True), conn.cursor() as cur:
         for one in _one_item_pages(rows):
@@ -434,6 +480,7 @@ def _refused_items(
 
 
 _RAW_JSON = JOB_COLUMNS.index("raw_json")
+_CONTENT_HASH = JOB_COLUMNS.index("content_hash")
 
 
 def _quarantine_refused(rows: PageRows, refused: Mapping[str, str]) -> None:
@@ -461,17 +508,20 @@ def _write_jobs(
     ids: dict[str, int] = {}
     inserted: list[int] = []
     updated: list[int] = []
-    fresh = [r for r in rows.jobs if r[0] in rows.new]
-    others = [r for r in rows.jobs if r[0] not in rows.new]
+    search = bool(params["search"])
+    ordered = sorted(rows.jobs, key=lambda r: str(r[0]))  # lock order: see _UPSERT_JOB
+    fresh = [r for r in ordered if r[0] in rows.new]
+    others = [r for r in ordered if r[0] not in rows.new]
     if fresh:
-        seen = (params["seen"], params["seen"], params["run"], params["run"])
+        seen: tuple[Any, ...] = (params["seen"], params["seen"], params["run"], params["run"])
+        if not search:
+            seen = (*seen, "historic")
+        columns = (*JOB_COLUMNS, *_SEEN_COLUMNS, *(() if search else ("source",)))
         try:
             with conn.transaction():  # a savepoint: a concurrent insert falls back to upsert
-                _copy_binary(
-                    cur, "job", (*JOB_COLUMNS, *_SEEN_COLUMNS), ((*r, *seen) for r in fresh)
-                )
+                _copy_binary(cur, "job", columns, ((*r, *seen) for r in fresh))
         except psycopg.errors.UniqueViolation:
-            others = rows.jobs
+            others = ordered
         else:
             cur.execute(
                 "SELECT control_number, job_id FROM job WHERE control_number = ANY(%s)",
@@ -483,18 +533,101 @@ def _write_jobs(
     if others:
         _create_staging(cur, "stg_job", "job", JOB_COLUMNS)
         _copy_binary(cur, "stg_job", JOB_COLUMNS, others, types_of="job")
-        cur.execute(_LOCK_CHANGED)
+        cur.execute(_LOCK_CHANGED, {"search": search})
         changing = [r[0] for r in cur.fetchall()]
         if changing:
             cur.execute(_CLOSE_VERSIONS, {**params, "ids": changing})
-        cur.execute(_UPSERT_JOB, params)
+        cur.execute(_UPSERT_JOB if search else _UPSERT_JOB_HISTORIC, params)
         for job_id, cn, was_inserted in cur.fetchall():
             ids[cn] = job_id
             (inserted if was_inserted else updated).append(job_id)
     return ids, inserted, updated
 
 
-_DROP_STAGING = "DROP TABLE IF EXISTS pg_temp.stg_job, pg_temp.stg_quarantine"
+_DROP_STAGING = "DROP TABLE IF EXISTS pg_temp.stg_job, pg_temp.stg_quarantine, pg_temp.stg_historic"
+
+_HISTORIC_COLUMNS = (
+    "control_number",
+    "raw_json",
+    "content_hash",
+    "opening_status",
+    "closed_on",
+    "first_seen_at",
+    "last_seen_at",
+    "ingest_run_id",
+)
+
+_UPSERT_HISTORIC = sql.SQL(
+    """
+    INSERT INTO job_historic AS h ({cols})
+    SELECT {cols} FROM stg_historic ORDER BY control_number
+    ON CONFLICT (control_number) DO UPDATE SET
+        raw_json = EXCLUDED.raw_json, content_hash = EXCLUDED.content_hash,
+        opening_status = EXCLUDED.opening_status, closed_on = EXCLUDED.closed_on,
+        first_seen_at = LEAST(h.first_seen_at, EXCLUDED.first_seen_at),
+        last_seen_at = GREATEST(h.last_seen_at, EXCLUDED.last_seen_at),
+        ingest_run_id = EXCLUDED.ingest_run_id
+    """
+).format(cols=_ident_list(_HISTORIC_COLUMNS))
+
+_TOUCH_HISTORIC = """
+    UPDATE job_historic
+       SET last_seen_at = GREATEST(job_historic.last_seen_at, %(seen)s)
+      FROM (SELECT control_number FROM job_historic WHERE control_number = ANY(%(cns)s)
+             ORDER BY control_number FOR UPDATE) AS locked
+     WHERE job_historic.control_number = locked.control_number
+"""
+
+# What history says about being open (ADR 0028): a job only history has is inactive from
+# the day its record says it closed (NULL while the record says it is open); a job a search
+# has returned is marked inactive from that day only if no search has seen it since, and
+# only once (a later search sighting clears inactive_since again, as for any job).
+_HISTORIC_INACTIVE = """
+    UPDATE job j
+       SET inactive_since = CASE WHEN j.source = 'historic' THEN h.closed_on
+                                 ELSE coalesce(j.inactive_since, h.closed_on) END
+      FROM job_historic h
+     WHERE h.control_number = j.control_number
+       AND j.control_number = ANY(%(cns)s)
+       AND (j.source = 'historic'
+            OR (h.closed_on IS NOT NULL AND h.closed_on <= now()
+                AND j.last_seen_at <= h.closed_on AND j.inactive_since IS NULL))
+       AND j.inactive_since IS DISTINCT FROM
+           (CASE WHEN j.source = 'historic' THEN h.closed_on
+                 ELSE coalesce(j.inactive_since, h.closed_on) END)
+"""
+
+
+def _write_historic(cur: psycopg.Cursor[Any], rows: PageRows, params: Mapping[str, Any]) -> None:
+    """Keep each historic record as received and let it say whether its job is open."""
+    written = {r[0] for r in rows.jobs}
+    if rows.jobs:
+        _create_staging(cur, "stg_historic", "job_historic", _HISTORIC_COLUMNS)
+        states = rows.historic
+        _copy_binary(
+            cur,
+            "stg_historic",
+            _HISTORIC_COLUMNS,
+            (
+                (
+                    r[0],
+                    r[_RAW_JSON],
+                    r[_CONTENT_HASH],
+                    *states.get(r[0], (None, None)),
+                    params["seen"],
+                    params["seen"],
+                    params["run"],
+                )
+                for r in sorted(rows.jobs, key=lambda r: str(r[0]))
+            ),
+            types_of="job_historic",
+        )
+        cur.execute(_UPSERT_HISTORIC)
+    same = [cn for cn in rows.control_numbers if cn not in written]
+    if same:
+        cur.execute(_TOUCH_HISTORIC, {**params, "cns": same})
+    if rows.control_numbers:
+        cur.execute(_HISTORIC_INACTIVE, {"cns": rows.control_numbers})
 
 
 def _write_quarantine(cur: psycopg.Cursor[Any], rows: PageRows, record: PageRecord) -> int:

@@ -84,11 +84,11 @@ class SideConn:
                 self.conn = reconnect(self.conn, self.connect, self.stop)
                 return statement(self.conn)
 
-    def stored_hashes(self, control_numbers: list[str]) -> Mapping[str, str]:
-        """Which items the database holds, with their content hashes."""
+    def stored_hashes(self, control_numbers: list[str], kind: str = "search") -> Mapping[str, str]:
+        """Which items the database holds, with their content hashes (`repo.stored_hashes`)."""
         if not control_numbers:
             return {}
-        return self._call(lambda conn: repo.stored_hashes(conn, control_numbers))
+        return self._call(lambda conn: repo.stored_hashes(conn, control_numbers, kind=kind))
 
     def captured_sha256(self, key: BronzeKey) -> tuple[bool, str | None]:
         """`repo.captured_sha256` of a bronze object's page in the run that captured it."""

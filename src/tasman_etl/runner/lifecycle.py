@@ -281,7 +281,8 @@ class Run:
             # the lookup called unchanged may have changed since. Prepare again, here.
             log.info("page_reprepared", page_key=pkg.record.page_key)
             conn = self.conn
-            pkg = self._stages.reprepare(pkg, lambda cns: repo.stored_hashes(conn, cns))
+            lookup = lambda cns, kind: repo.stored_hashes(conn, cns, kind=kind)  # noqa: E731
+            pkg = self._stages.reprepare(pkg, lookup)
             rows = pkg.rows
             assert rows is not None
         outcome = pkg.outcome

@@ -24,6 +24,14 @@ from tasman_etl import __version__
 from tasman_etl.db import repository as repo
 from tasman_etl.dq.outcome import GateOutcome, PageGate
 from tasman_etl.errors import BronzeIntegrityError, StorageError
+from tasman_etl.historic import (
+    historic_control_number,
+    historic_items,
+    historic_unknown_keys,
+    is_historic_payload,
+    mark_historic,
+    transform_historic_item,
+)
 from tasman_etl.runner.connections import SideConn
 from tasman_etl.storage.bronze import (
     BronzeKey,
@@ -52,6 +60,9 @@ __all__ = [
 log = structlog.get_logger(__name__)
 
 PHASES = ("fetch", "bronze", "parse", "dq", "load")
+
+Lookup = Callable[[list[str], str], Mapping[str, str]]
+"""``(control numbers, kind) -> stored content hashes`` (`repository.stored_hashes`)."""
 
 
 def new_run_id(now: datetime | None = None) -> str:
@@ -214,7 +225,7 @@ class Stages:
             pkg.payload, pkg.src = None, None
         return pkg
 
-    def reprepare(self, pkg: Package, lookup: Callable[[list[str]], Mapping[str, str]]) -> Package:
+    def reprepare(self, pkg: Package, lookup: Lookup) -> Package:
         """Parse and gate a page again from its bronze object, with another hash lookup.
 
         For the owner thread, when a lookup made ahead of the load may be stale.
@@ -295,19 +306,32 @@ class Stages:
         pkg.nbytes = envelope.size or len(raw)
         pkg.time("bronze", started)
 
-    def _parse(self, pkg: Package, lookup: Callable[[list[str]], Mapping[str, str]]) -> None:
+    def _parse(self, pkg: Package, lookup: Lookup) -> None:
         payload = pkg.payload or {}
         started = time.perf_counter()
+        historic = is_historic_payload(payload)
         try:
-            items = search_items(payload)
+            items = historic_items(payload) if historic else search_items(payload)
         except ValueError as exc:
             pkg.rejected = f"{pkg.record.source}: {exc}"
             return
         unknown: Counter[str] = Counter()
-        prepared = prepare_items(items, unknown)
+        if historic:  # a Historic JOA page (backfill): same rows, its own item model
+            prepared = prepare_items(
+                items, unknown, control_number=historic_control_number, drift=historic_unknown_keys
+            )
+        else:
+            prepared = prepare_items(items, unknown)
         found = [p.control_number for p in prepared if p.control_number]
         pkg.looked_up = self.loads()
-        rows = _transform(prepared, stored=lookup(found))
+        kind = "historic" if historic else "search"
+        if historic:
+            rows = mark_historic(
+                _transform(prepared, stored=lookup(found, kind), item_rows=transform_historic_item),
+                items,
+            )
+        else:
+            rows = _transform(prepared, stored=lookup(found, kind))
         rows.unknown_keys = unknown
         pkg.rows = rows
         pkg.time("parse", started)

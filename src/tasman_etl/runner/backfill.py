@@ -1,0 +1,295 @@
+"""`backfill`: closed announcements from the Historic JOA API, one window at a time.
+
+A backfill is one run in the ledger (command ``backfill``); each window of its date range is
+a partition (`ingest_partition.status`: pending, running, complete, short, failed) and
+each page a page row, so any number of processes, on one machine or many, can work on one
+backfill: a process takes a window by a session advisory lock (released if it dies), reads
+it by following the continuation tokens through the page engine (bronze, parse, load), and
+checks the rows it got against the window's `totalCount`. A window that got fewer rows is
+``short``: reported as under-collection, never complete. ADR 0028.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+import psycopg
+import structlog
+
+from tasman_etl.db import repository as repo
+from tasman_etl.errors import DatabaseError
+from tasman_etl.runner.chain import ENDPOINT, Chain, chain_packages, resume_point
+from tasman_etl.runner.lifecycle import Run
+from tasman_etl.runner.windows import PART_PREFIX, WindowPlan
+from tasman_etl.storage.bronze import BronzeStore
+
+__all__ = [
+    "COMMAND",
+    "ENDPOINT",
+    "WindowResult",
+    "backfill_params",
+    "claim_windows",
+    "collect_window",
+    "finish_backfill",
+    "record_backfill",
+    "reopen_windows",
+    "windows_of",
+]
+
+log = structlog.get_logger(__name__)
+
+COMMAND = "backfill"
+
+
+def backfill_params(
+    start: date, end: date, agencies: tuple[str, ...], series: tuple[str, ...]
+) -> dict[str, Any]:
+    """The run's parameters as the ledger keeps them (never secrets)."""
+    return {
+        "source": "historicjoa",
+        "from": start.isoformat(),
+        "to": end.isoformat(),
+        "agencies": list(agencies),
+        "series": list(series),
+    }
+
+
+def record_backfill(run: Run, windows: list[WindowPlan]) -> None:
+    """Record one pending partition (and its planned pages) per window of `run`."""
+    repo.record_plan(
+        run.conn,
+        run.run_id,
+        [repo.PartitionRecord(w.part, w.to_json(), w.expected, w.pages, False) for w in windows],
+        ENDPOINT,
+    )
+    _execute(
+        run.conn,
+        "UPDATE ingest_partition SET status = 'pending' WHERE run_id = %s AND status IS NULL",
+        (run.run_id,),
+    )
+
+
+def windows_of(conn: psycopg.Connection[Any], run_id: str) -> list[tuple[WindowPlan, str]]:
+    """The windows of a backfill with their status, in date order."""
+    rows = conn.execute(
+        "SELECT params, coalesce(status, 'pending') FROM ingest_partition "
+        "WHERE run_id = %s AND part LIKE %s ORDER BY part",
+        (run_id, PART_PREFIX + "%"),
+    ).fetchall()
+    return [(WindowPlan.from_json(r[0]), r[1]) for r in rows]
+
+
+def _execute(conn: psycopg.Connection[Any], query: str, params: tuple[Any, ...]) -> None:
+    try:
+        with conn.transaction():
+            conn.execute(query, params)
+    except psycopg.Error as exc:
+        raise DatabaseError(f"backfill ledger update failed: {exc}") from exc
+
+
+def _lock_key(run_id: str, part: str) -> int:
+    digest = hashlib.sha256(f"backfill:{run_id}:{part}".encode()).digest()
+    return int.from_bytes(digest[:8], "big", signed=True)
+
+
+def _try_lock(conn: psycopg.Connection[Any], run_id: str, part: str) -> bool:
+    row = conn.execute("SELECT pg_try_advisory_lock(%s)", (_lock_key(run_id, part),)).fetchone()
+    return bool(row and row[0])
+
+
+def _unlock(conn: psycopg.Connection[Any], run_id: str, part: str) -> None:
+    conn.execute("SELECT pg_advisory_unlock(%s)", (_lock_key(run_id, part),))
+
+
+@dataclass
+class WindowResult:
+    """How one window ended in this process."""
+
+    id: str
+    status: str
+    """complete, short, failed, busy (another process holds it) or stopped."""
+    expected: int = 0
+    rows: int = 0
+    pages: int = 0
+    error: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        """For summaries and `backfill --window` output."""
+        out: dict[str, Any] = {
+            "window": self.id,
+            "status": self.status,
+            "expected": self.expected,
+            "rows": self.rows,
+            "pages": self.pages,
+        }
+        if self.error:
+            out["error"] = self.error
+        return out
+
+
+def collect_window(
+    run: Run,
+    store: BronzeStore,
+    pages_of: Callable[[WindowPlan, str | None, int], Iterator[Any]],
+    window: WindowPlan,
+    *,
+    run_date: date,
+) -> WindowResult:
+    """Read one window into bronze and silver; record and return how it ended."""
+    conn, run_id, part = run.conn, run.run_id, window.part
+    if not _try_lock(conn, run_id, part):
+        return WindowResult(window.id, "busy", window.expected)
+    try:
+        _execute(
+            conn,
+            "UPDATE ingest_partition SET status = 'running', error = NULL "
+            "WHERE run_id = %s AND part = %s",
+            (run_id, part),
+        )
+        start_url, number = resume_point(conn, store, run_id, part)
+        chain = Chain()
+        if start_url != "":
+            stages = run.stages(store, run_date, None, note_captures=True)
+            source = chain_packages(
+                pages_of(window, start_url, number), chain, run_id, part, run.stop
+            )
+            run.pump(source, stages.prepare, workers=2)
+        return _settle(run, window, chain)
+    finally:
+        _unlock(conn, run_id, part)
+
+
+def _settle(run: Run, window: WindowPlan, chain: Chain) -> WindowResult:
+    """Compare the window's rows with its `totalCount`; record its status."""
+    conn, run_id, part = run.conn, run.run_id, window.part
+    row = conn.execute(
+        "SELECT coalesce(sum(items) FILTER (WHERE status = 'loaded'), 0),"
+        " count(*) FILTER (WHERE status = 'loaded'),"
+        " count(*) FILTER (WHERE status IN ('failed', 'held')),"
+        " max(page) FILTER (WHERE status = 'loaded')"
+        " FROM ingest_page WHERE run_id = %s AND part = %s",
+        (run_id, part),
+    ).fetchone()
+    assert row is not None
+    rows, loaded, failed, last = (int(v or 0) for v in row)
+    expected = chain.total if chain.total is not None else window.expected
+    error: str | None = None
+    if run.stop.is_set():
+        status, error = "stopped", "stopped before the window was read to its end"
+    elif chain.error is not None:
+        status, error = "failed", f"{type(chain.error).__name__}: {chain.error}"[:500]
+    elif failed:
+        status, error = "failed", f"{failed} page(s) failed; see runs show {run_id}"
+    elif rows < expected:
+        status = "short"
+        error = f"under-collection: {rows} of {expected} rows (totalCount)" + (
+            " - the API repeated a continuation token" if chain.repeated else ""
+        )
+        log.warning("backfill_window_short", window=window.id, rows=rows, expected=expected)
+    else:
+        status = "complete"
+        # Planned pages past the chain's end (the window shrank since it was planned).
+        _execute(
+            conn,
+            "UPDATE ingest_page SET status = 'skipped', error = 'past the end of the window' "
+            "WHERE run_id = %s AND part = %s AND status = 'pending' AND page > %s",
+            (run_id, part, last),
+        )
+    _execute(
+        conn,
+        "UPDATE ingest_partition SET status = %s, error = %s, api_total = %s,"
+        " finished_at = now() WHERE run_id = %s AND part = %s",
+        ("running" if status == "stopped" else status, error, expected, run_id, part),
+    )
+    repo.update_partition_counts(conn, run_id)
+    result = WindowResult(window.id, status, expected, rows, loaded, error)
+    log.info("backfill_window", **result.to_json())
+    return result
+
+
+def claim_windows(
+    run: Run,
+    store: BronzeStore,
+    pages_of: Callable[[WindowPlan, str | None, int], Iterator[Any]],
+    *,
+    run_date: date,
+    only: str | None = None,
+    on_window: Callable[[WindowResult], None] | None = None,
+) -> list[WindowResult]:
+    """Take windows not yet done, one at a time, until none is left (or `only` is done).
+
+    A window another process holds is passed over; a window left ``running`` by a process
+    that died is taken (its lock went with its session) and resumed.
+    """
+    results: list[WindowResult] = []
+    tried: set[str] = set()
+    while not run.stop.is_set():
+        todo = [
+            w
+            for w, status in windows_of(run.conn, run.run_id)
+            if status in ("pending", "running")
+            and w.id not in tried
+            and (only is None or w.id == only)
+        ]
+        if not todo:
+            break
+        for window in todo:
+            tried.add(window.id)
+            result = collect_window(run, store, pages_of, window, run_date=run_date)
+            if result.status == "busy":
+                continue
+            results.append(result)
+            if on_window is not None:
+                on_window(result)
+            break
+    return results
+
+
+def reopen_windows(conn: psycopg.Connection[Any], run_id: str) -> int:
+    """`--resume`: windows that failed or fell short are tried again; returns how many."""
+    try:
+        with conn.transaction():
+            cur = conn.execute(
+                "UPDATE ingest_partition SET status = 'pending', error = NULL "
+                "WHERE run_id = %s AND status IN ('failed', 'short')",
+                (run_id,),
+            )
+            return cur.rowcount
+    except psycopg.Error as exc:
+        raise DatabaseError(f"cannot reopen the windows of {run_id}: {exc}") from exc
+
+
+def finish_backfill(run: Run) -> dict[str, Any]:
+    """Close the backfill in the ledger: its summary, complete only if every window is."""
+    windows = windows_of(run.conn, run.run_id)
+    parts = repo.update_partition_counts(run.conn, run.run_id)
+    by_part = {p["part"]: p for p in parts}
+    states: dict[str, int] = {}
+    short: list[dict[str, Any]] = []
+    for window, status in windows:
+        states[status] = states.get(status, 0) + 1
+        got = by_part.get(window.part, {})
+        if status != "complete":
+            short.append(
+                {
+                    "window": window.id,
+                    "status": status,
+                    "expected": int(got.get("api_total") or 0),
+                    "rows": int(got.get("fetched") or 0),
+                }
+            )
+    complete = bool(windows) and states.get("complete", 0) == len(windows)
+    totals_ok = complete and not run.notes.errors
+    summary = run.summary(
+        "succeeded" if totals_ok else "failed",
+        windows=len(windows),
+        window_status=dict(sorted(states.items())),
+        expected_rows=sum(int(p.get("api_total") or 0) for p in parts),
+    )
+    if short:
+        summary["under_collection"] = short[:50]
+    return run.close(summary, complete=complete)

@@ -134,6 +134,18 @@ def _fail(message: str, code: int) -> typer.Exit:
     return typer.Exit(code)
 
 
+def _run_id_option(value: str | None) -> str | None:
+    """An option naming a run: refused (exit 2, nothing written) unless a valid run id."""
+    from tasman_etl.storage.bronze import check_run_id
+
+    if value is not None:
+        try:
+            check_run_id(value)
+        except ValueError as exc:
+            raise typer.BadParameter(str(exc)) from None
+    return value
+
+
 def handle_errors(func: Callable[P, R]) -> Callable[P, R]:
     """Map the exception tree to exit codes, with one clear line on stderr.
 
@@ -287,7 +299,10 @@ def load(
         ),
     ],
     run_id: Annotated[
-        str | None, typer.Option(metavar="RUN_ID", help="Use this run id.", show_default="new")
+        str | None,
+        typer.Option(
+            callback=_run_id_option, metavar="RUN_ID", help="Use this run id.", show_default="new"
+        ),
     ] = None,
     keyword: Annotated[
         str | None,
@@ -410,11 +425,15 @@ def run(
         ),
     ] = None,
     run_id: Annotated[
-        str | None, typer.Option(metavar="RUN_ID", help="Use this run id.", show_default="new")
+        str | None,
+        typer.Option(
+            callback=_run_id_option, metavar="RUN_ID", help="Use this run id.", show_default="new"
+        ),
     ] = None,
     resume: Annotated[
         str | None,
         typer.Option(
+            callback=_run_id_option,
             metavar="RUN_ID",
             show_default="none",
             help="Continue a stopped or "
@@ -639,12 +658,244 @@ def _mark_inactive(
     return hook
 
 
+def _day(value: str | None, flag: str) -> date | None:
+    if value is None:
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise ConfigError(f"{flag} must be YYYY-MM-DD, got {value!r}") from None
+
+
+@app.command()
+@handle_errors
+def backfill(
+    from_: Annotated[
+        str | None,
+        typer.Option(
+            "--from",
+            metavar="YYYY-MM-DD",
+            show_default="none",
+            help="First position open date.",
+        ),
+    ] = None,
+    to: Annotated[
+        str | None,
+        typer.Option(
+            "--to", metavar="YYYY-MM-DD", show_default="none", help="Last position open date."
+        ),
+    ] = None,
+    agency: Annotated[
+        list[str] | None,
+        typer.Option(
+            metavar="CODE", show_default="all", help="Hiring agency code (repeat for several)."
+        ),
+    ] = None,
+    series: Annotated[
+        list[str] | None,
+        typer.Option(
+            metavar="CODE", show_default="all", help="Occupational series (repeat for several)."
+        ),
+    ] = None,
+    workers: Annotated[
+        int,
+        typer.Option(
+            min=1,
+            max=32,
+            metavar="N",
+            help="Windows read at once, in N processes (one shared "
+            "rate limit, one database connection each).",
+        ),
+    ] = 1,
+    run_id: Annotated[
+        str | None,
+        typer.Option(
+            callback=_run_id_option,
+            metavar="RUN_ID",
+            show_default="new",
+            help="The backfill's run id.",
+        ),
+    ] = None,
+    resume: Annotated[
+        str | None,
+        typer.Option(
+            callback=_run_id_option,
+            metavar="RUN_ID",
+            show_default="none",
+            help="Continue a backfill: windows not complete are read again from where their "
+            "token chain stopped.",
+        ),
+    ] = None,
+    plan: Annotated[
+        bool,
+        typer.Option(
+            "--plan", help="Plan the windows and record the run; read nothing (see --json)."
+        ),
+    ] = False,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="With --plan: print the plan as one JSON document.")
+    ] = False,
+    plan_out: Annotated[
+        str | None,
+        typer.Option(
+            metavar="PATH|s3://BUCKET/KEY",
+            show_default="none",
+            help="With --plan: also write the windows (a JSON array) there.",
+        ),
+    ] = None,
+    window: Annotated[
+        str | None,
+        typer.Option(
+            metavar="ID", show_default="none", help="Read one window of --run-id (a unit of work)."
+        ),
+    ] = None,
+    claim: Annotated[
+        bool,
+        typer.Option(
+            "--claim",
+            help="Take windows of --run-id not yet done, one after another, until "
+            "none is left (what each --workers process does).",
+        ),
+    ] = False,
+    finish: Annotated[
+        bool,
+        typer.Option("--finish", help="Close --run-id in the ledger and print its summary."),
+    ] = False,
+    demo: Annotated[
+        bool,
+        typer.Option("--demo", help="Backfill from the built-in simulated Historic JOA API."),
+    ] = False,
+    demo_jobs: Annotated[
+        int,
+        typer.Option(min=0, metavar="N", help="Closed postings the simulator holds with --demo."),
+    ] = 5000,
+    api_base: Annotated[
+        str | None,
+        typer.Option(
+            metavar="URL",
+            help=_setting("USAJOBS API base URL.", "USAJOBS_API_BASE", "usajobs_api_base"),
+        ),
+    ] = None,
+    rate: Annotated[
+        float | None,
+        typer.Option(
+            "--requests-per-second",
+            min=0.01,
+            max=1000,
+            metavar="N",
+            help=_setting(
+                "Requests a second to the API, shared by every --workers process.",
+                "REQUESTS_PER_SECOND",
+                "requests_per_second",
+            ),
+        ),
+    ] = None,
+) -> None:
+    """Collect closed announcements from the Historic JOA API (no key needed), by window."""
+    from tasman_etl.http.historic import HistoricClient, HistoricQuery
+    from tasman_etl.runner.fanout import SharedRateLimiter
+    from tasman_etl.runner.history import BackfillOptions, execute_backfill, write_plan
+    from tasman_etl.runner.run import interruptible_sleep
+    from tasman_etl.storage.bronze import open_bronze_store
+
+    opts = BackfillOptions(
+        start=_day(from_, "--from"),
+        end=_day(to, "--to"),
+        agencies=tuple(agency or ()),
+        series=tuple(series or ()),
+        run_id=run_id,
+        resume=resume,
+        plan=plan,
+        window=window,
+        claim=claim,
+        finish=finish,
+        workers=workers,
+        concurrency=workers,  # planning probes go out --workers at a time too
+    )
+    opts.check()
+    if (as_json or plan_out) and not plan:
+        raise ConfigError("--json and --plan-out go with --plan")
+    if demo and (window or claim or finish):
+        raise ConfigError("--demo runs a whole backfill; use --api-base for one unit")
+    settings = _settings(usajobs_api_base=api_base, requests_per_second=rate)
+    stopper = _StopOnSignal()
+    stopper.install()
+    base = settings.usajobs_api_base
+    simulator: Any = None
+    if demo:
+        from tasman_etl.simulator import SimulatorConfig, SimulatorServer
+
+        simulator = SimulatorServer(
+            SimulatorConfig(jobs=200, seed=42, auth_key=DEMO_KEY, historic_jobs=demo_jobs)
+        )
+        base = simulator.start()
+        log.info("demo_simulator_started", api=base, historic_jobs=demo_jobs)
+    per_s = max(settings.requests_per_second, 50.0) if demo else settings.requests_per_second
+    forward = ["backfill", "--api-base", base, "--requests-per-second", str(per_s)]
+    # One limit for every process of this machine that reads this API (--workers N).
+    host = "".join(c if c.isalnum() else "_" for c in base.split("://", 1)[-1])[:80]
+    limiter = SharedRateLimiter(settings.tasman_home / "run" / f"{host}.rate", per_s)
+    try:
+        store = open_bronze_store(settings)
+        sleep = interruptible_sleep(stopper.event)
+        with (
+            _database(settings) as conn,
+            HistoricClient(
+                base,
+                user_agent=settings.usajobs_user_agent,
+                limiter=limiter,
+                sleep=sleep,
+                stop=stopper.event,
+            ) as client,
+        ):
+
+            def probe(start: date, end: date) -> tuple[int, int]:
+                page = client.page(HistoricQuery(start, end, opts.agencies, opts.series))
+                return int(page.total_count or 0), max(1, len(page.records) or 1000)
+
+            def pages_of(w: Any, start_url: str | None, number: int) -> Iterator[Any]:
+                query = HistoricQuery(w.start, w.end, opts.agencies, opts.series)
+                return client.pages(query, start_url=start_url, start_number=number)
+
+            outcome = execute_backfill(
+                conn,
+                store,
+                opts,
+                probe=probe,
+                pages_of=pages_of,
+                stop=stopper.event,
+                worker_args=forward,
+                progress=_progress() if not plan else None,
+                plan_out=(lambda listed: write_plan(listed, plan_out)) if plan_out else None,
+            )
+    finally:
+        if simulator is not None:
+            simulator.stop()
+    if plan and not as_json:
+        _stop_progress()
+        for item in outcome.output["windows"]:
+            typer.echo(f"{item['id']:<24} {item['expected']:>8} rows {item['pages']:>5} pages")
+        typer.echo(f"run {outcome.output['run_id']}: {len(outcome.output['windows'])} windows")
+    elif plan or window or claim:
+        _stop_progress()
+        echo_json(outcome.output)
+    else:
+        print_summary(outcome.output)
+    if outcome.code:
+        raise typer.Exit(outcome.code)
+
+
 @app.command()
 @handle_errors
 def replay(
     run_id: Annotated[
         str | None,
-        typer.Option(metavar="RUN_ID", help="Replay only this run's pages.", show_default="all"),
+        typer.Option(
+            callback=_run_id_option,
+            metavar="RUN_ID",
+            help="Replay only this run's pages.",
+            show_default="all",
+        ),
     ] = None,
     on_date: Annotated[
         str | None,
@@ -735,8 +986,27 @@ def simulator(
             help="Locations per job: typical (1-60) or real (up to 1,200).",
         ),
     ] = "typical",
+    historic_jobs: Annotated[
+        int,
+        typer.Option(
+            min=0, metavar="N", help="Closed postings in the Historic JOA API (on top of --jobs)."
+        ),
+    ] = 0,
+    historic_page_size: Annotated[
+        int,
+        typer.Option(min=1, max=1000, metavar="N", help="Historic JOA rows per page."),
+    ] = 1000,
+    historic_shortfall: Annotated[
+        str,
+        typer.Option(
+            metavar="MONTHS",
+            help="Comma-separated YYYY-MM: Historic JOA queries starting in these months "
+            "silently return fewer rows than totalCount.",
+            show_default="none",
+        ),
+    ] = "",
 ) -> None:
-    """Serve the simulated USAJOBS API (search + codelists) on 127.0.0.1 until stopped."""
+    """Serve the simulated USAJOBS API (search, codelists, Historic JOA) on 127.0.0.1."""
     from tasman_etl.simulator import FaultPlan, SimulatorConfig, serve
 
     kinds = tuple(k.strip() for k in fault_kinds.split(",") if k.strip())
@@ -753,6 +1023,11 @@ def simulator(
                 "faults": faults,
                 "text": text,  # compact|real, checked here
                 "locations": locations,  # typical|real
+                "historic_jobs": historic_jobs,
+                "historic_page_size": historic_page_size,
+                "historic_shortfall_months": tuple(
+                    m.strip() for m in historic_shortfall.split(",") if m.strip()
+                ),
             }
         )
     except ValueError as exc:
@@ -1098,6 +1373,67 @@ def jobs(
         # tables are for people: the note goes with them; JSON/CSV stdout stays data only
         note = f"showing {len(found.rows)} of {found.total} jobs (--limit 0 shows all)"
         typer.echo(note, err=fmt != "table")
+
+
+@app.command()
+@handle_errors
+def site(
+    directory: Annotated[
+        Path,
+        typer.Argument(
+            metavar="DIR", help="Folder to write the site into (new, empty, or a site)."
+        ),
+    ],
+    tiles: Annotated[
+        str | None,
+        typer.Option(
+            metavar="URL",
+            help="Map tiles URL template ({z}/{x}/{y}); the page then fetches tiles from it.",
+            show_default="none: states outline only, no network",
+        ),
+    ] = None,
+    tiles_attribution: Annotated[
+        str,
+        typer.Option(
+            metavar="TEXT",
+            help="Attribution shown for --tiles (their licence's).",
+            show_default="none",
+        ),
+    ] = "",
+    screenshot: Annotated[
+        Path | None,
+        typer.Option(
+            metavar="PNG",
+            help="Also open the page in headless Chromium and save a screenshot here.",
+            show_default="none",
+        ),
+    ] = None,
+) -> None:
+    """Write the job seeker's page from gold: a static site that opens from file://.
+
+    Open jobs on a map and in a list, newest first, with filters; opened without any it
+    shows the founding search (data engineering within 50 miles of Chicago). Prints a JSON
+    summary (jobs, places, sizes, seconds).
+    """
+    from tasman_etl.gold import prepare_schema
+    from tasman_etl.site import build_site
+
+    settings = _settings()
+    with _database(settings, migrate=False) as conn:
+        applied = prepare_schema(conn)
+        if applied:
+            log.info("migrations_applied", versions=[m.version for m in applied])
+        result = build_site(conn, directory, tiles=tiles, tiles_attribution=tiles_attribution)
+    summary = result.as_dict()
+    if screenshot is not None:
+        from tasman_etl.site.browser import Chromium
+
+        with Chromium(offline=tiles is None) as browser:
+            page = browser.open((directory / "index.html").resolve().as_uri())
+            page.wait_for("window.TASMAN_TIMINGS && TASMAN_TIMINGS.firstRender")
+            screenshot.write_bytes(page.screenshot())
+        summary["screenshot"] = str(screenshot)
+    echo_json(summary)
 
 
 @app.command()

@@ -52,6 +52,7 @@ __all__ = [
     "LocalBronzeStore",
     "PutResult",
     "build_envelope",
+    "check_run_id",
     "open_bronze_store",
     "read_envelope",
     "sha256_hex",
@@ -89,6 +90,11 @@ def _check_name(what: str, value: str) -> None:
         raise ValueError(f"{what} must not be {value!r}")
     if len(value) > _MAX_NAME_LEN:
         raise ValueError(f"{what} is longer than {_MAX_NAME_LEN} characters")
+
+
+def check_run_id(value: str) -> None:
+    """ValueError unless `value` can name a run in bronze keys (``[A-Za-z0-9._-]``, <= 128)."""
+    _check_name("run id", value)
 
 
 def _check_prefix(prefix: str) -> None:

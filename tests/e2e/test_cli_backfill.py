@@ -1,0 +1,497 @@
+"""`tasman-etl backfill` end to end: the CLI over real HTTP (the simulator's Historic JOA API),
+a real PostgreSQL and a local bronze store, checked against the simulator's truth."""
+
+from __future__ import annotations
+
+import itertools
+import json
+import os
+import signal
+import time
+from datetime import date, timedelta
+from pathlib import Path
+from typing import Any
+
+import psycopg
+import pytest
+
+from tasman_etl.simulator import FaultPlan, SimulatorConfig, SimulatorServer
+
+from e2e_helpers import CLI, last_json, spawn
+
+KEY = "backfill-test-key"
+NOW = "2026-06-15T12:00:00Z"
+
+
+def _env(db_url: str, tmp_path: Path) -> dict[str, str]:
+    return {
+        "DB_URL": db_url,
+        "TASMAN_HOME": str(tmp_path / "home"),
+        "BRONZE_DIR": str(tmp_path / "bronze"),
+        "REQUESTS_PER_SECOND": "1000",
+        "LOG_LEVEL": "info",
+    }
+
+
+def _sim(**changes: Any) -> SimulatorServer:
+    config = {"jobs": 60, "seed": 7, "auth_key": KEY, "now": NOW, "historic_page_size": 200}
+    config.update(changes)
+    return SimulatorServer(SimulatorConfig(**config))
+
+
+def _ten_years(sim: SimulatorServer) -> tuple[str, str]:
+    today = sim.universe.today
+    return (today - timedelta(days=3653 + 31)).isoformat(), today.isoformat()
+
+
+def _stored(db_url: str) -> dict[str, Any]:
+    with psycopg.connect(db_url) as conn:
+        rows = conn.execute("SELECT control_number, raw_json FROM job_historic").fetchall()
+    return {cn: raw for cn, raw in rows}
+
+
+def _truth(sim: SimulatorServer, start: str, end: str) -> dict[str, Any]:
+    records = sim.historic_records({"StartPositionOpenDate": start, "EndPositionOpenDate": end})
+    out: dict[str, Any] = {}
+    for r in records:
+        cn = str(r.get("usajobsControlNumber") or r.get("USAJOBSControlNumber"))
+        assert cn not in out, f"the simulator served {cn} twice"
+        out[cn] = r
+    return out
+
+
+def _assert_exact(db_url: str, truth: dict[str, Any]) -> None:
+    stored = _stored(db_url)
+    assert set(stored) == set(truth), (
+        f"missing {len(set(truth) - set(stored))}, extra {len(set(stored) - set(truth))}"
+    )
+    differ = [cn for cn, raw in truth.items() if stored[cn] != raw]
+    assert not differ, f"{len(differ)} records differ from the simulator's, e.g. {differ[:3]}"
+    with psycopg.connect(db_url) as conn:
+        jobs, distinct = conn.execute(
+            "SELECT count(*), count(DISTINCT control_number) FROM job"
+        ).fetchone() or (0, 0)
+        versions = conn.execute("SELECT count(*) FROM job_version").fetchone()
+    assert jobs == distinct == len(truth)
+    assert versions == (len(truth),)  # each posting written once: one version
+
+
+def test_ten_year_backfill_of_50000_postings_loads_each_exactly_once(
+    cli: CLI, migrated_db_url: str, tmp_path: Path
+) -> None:
+    with _sim(historic_jobs=50_000, historic_page_size=1000) as sim:
+        start, end = _ten_years(sim)
+        truth = _truth(sim, start, end)
+        result = cli(
+            "backfill",
+            "--from",
+            start,
+            "--to",
+            end,
+            "--api-base",
+            sim.base_url,
+            "--workers",
+            "2",
+            env=_env(migrated_db_url, tmp_path),
+            timeout=900,
+        )
+    assert result.returncode == 0, result.stderr[-3000:]
+    summary = last_json(result.stdout)
+    assert summary["status"] == "succeeded"
+    assert summary["window_status"] == {"complete": summary["windows"]}
+    assert summary["windows"] >= 120  # ten years and a month, by month
+    assert summary["unique_jobs"] == len(truth) >= 50_000
+    assert summary["expected_rows"] == len(truth)
+    _assert_exact(migrated_db_url, truth)
+    with psycopg.connect(migrated_db_url) as conn:
+        sources = dict(conn.execute("SELECT source, count(*) FROM job GROUP BY 1").fetchall())
+        closed = conn.execute(
+            "SELECT count(*) FROM job WHERE inactive_since IS NOT NULL"
+        ).fetchone()
+        complete = conn.execute(
+            "SELECT complete, status FROM ingest_run WHERE run_id = %s", (summary["run_id"],)
+        ).fetchone()
+    assert sources == {"historic": len(truth)}
+    assert closed is not None and closed[0] >= 50_000  # the closed postings are inactive
+    assert complete == (True, "succeeded")
+
+
+def _loaded_pages(db_url: str, run_id: str) -> int:
+    with psycopg.connect(db_url) as conn:
+        row = conn.execute(
+            "SELECT count(*) FROM ingest_page WHERE run_id = %s AND status = 'loaded'", (run_id,)
+        ).fetchone()
+    return int(row[0]) if row else 0
+
+
+def test_sigkill_mid_backfill_then_resume_ends_exact(
+    cli: CLI, migrated_db_url: str, tmp_path: Path
+) -> None:
+    slow = FaultPlan(rate=1.0, kinds=("slow",), slow_seconds=0.04)
+    with _sim(historic_jobs=6_000, faults=slow) as sim:
+        start, end = _ten_years(sim)
+        truth = _truth(sim, start, end)
+        env = _env(migrated_db_url, tmp_path)
+        proc = spawn(
+            "backfill",
+            "--from",
+            start,
+            "--to",
+            end,
+            "--api-base",
+            sim.base_url,
+            "--workers",
+            "2",
+            "--run-id",
+            "bf-killed",
+            env=env,
+            cwd=tmp_path,
+        )
+        deadline = time.monotonic() + 120
+        while _loaded_pages(migrated_db_url, "bf-killed") < 8:
+            assert proc.poll() is None, proc.communicate()[1][-2000:]
+            assert time.monotonic() < deadline, "no page loaded in time"
+            time.sleep(0.1)
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.wait(timeout=30)
+        time.sleep(1.5)  # its workers stop on their parent's death (SIGTERM)
+        partial = _stored(migrated_db_url)
+        assert 0 < len(partial) < len(truth)
+        resumed = cli(
+            "backfill",
+            "--resume",
+            "bf-killed",
+            "--api-base",
+            sim.base_url,
+            env=env,
+            timeout=600,
+        )
+    assert resumed.returncode == 0, resumed.stderr[-3000:]
+    summary = last_json(resumed.stdout)
+    assert summary["run_id"] == "bf-killed"
+    assert summary["status"] == "succeeded"
+    assert summary["unique_jobs"] == len(truth)
+    _assert_exact(migrated_db_url, truth)
+
+
+def test_a_window_that_falls_short_is_reported_not_complete(
+    cli: CLI, migrated_db_url: str, tmp_path: Path
+) -> None:
+    with _sim(historic_jobs=4_000, historic_shortfall_months=("2019-03",)) as sim:
+        served = sim.historic_records(
+            {"StartPositionOpenDate": "2019-03-01", "EndPositionOpenDate": "2019-03-31"},
+            as_served=True,
+        )
+        full = sim.historic_count(
+            {"StartPositionOpenDate": "2019-03-01", "EndPositionOpenDate": "2019-03-31"}
+        )
+        result = cli(
+            "backfill",
+            "--from",
+            "2019-01-01",
+            "--to",
+            "2019-06-30",
+            "--api-base",
+            sim.base_url,
+            "--run-id",
+            "bf-short",
+            env=_env(migrated_db_url, tmp_path),
+        )
+    assert len(served) < full
+    assert result.returncode == 1, result.stderr[-2000:]
+    summary = last_json(result.stdout)
+    assert summary["status"] == "failed"
+    assert summary["window_status"] == {"complete": 5, "short": 1}
+    assert summary["under_collection"] == [
+        {"window": "2019-03", "status": "short", "expected": full, "rows": len(served)}
+    ]
+    assert '"event": "backfill_window_short"' in result.stderr
+    with psycopg.connect(migrated_db_url) as conn:
+        row = conn.execute(
+            "SELECT status, error FROM ingest_partition WHERE run_id = 'bf-short' "
+            "AND part = 'historic.2019-03'"
+        ).fetchone()
+        complete = conn.execute(
+            "SELECT complete FROM ingest_run WHERE run_id = 'bf-short'"
+        ).fetchone()
+    assert row is not None and row[0] == "short"
+    assert f"{len(served)} of {full}" in row[1]
+    assert complete == (False,)
+
+
+def _search_env(db_url: str, tmp_path: Path, sim: SimulatorServer) -> dict[str, str]:
+    return {
+        **_env(db_url, tmp_path),
+        "USAJOBS_AUTH_KEY": KEY,
+        "USAJOBS_USER_AGENT": "backfill-test@example.invalid",
+        "USAJOBS_API_BASE": sim.base_url,
+        "KEYWORD": "",
+        "LOCATION_NAME": "",
+    }
+
+
+@pytest.mark.parametrize("search_first", [True, False], ids=["search-first", "history-first"])
+def test_a_posting_in_both_apis_is_one_job_with_both_raw_items(
+    cli: CLI, migrated_db_url: str, tmp_path: Path, search_first: bool
+) -> None:
+    with _sim(historic_jobs=300) as sim:
+        start, end = _ten_years(sim)
+        env = _search_env(migrated_db_url, tmp_path, sim)
+        search = ("run",)
+        history = ("backfill", "--from", start, "--to", end, "--api-base", sim.base_url)
+        for args in (search, history) if search_first else (history, search):
+            done = cli(*args, env=env)
+            assert done.returncode == 0, (args, done.stderr[-2000:])
+        open_cns = set(sim.control_numbers())
+        items = {cn: sim.item(cn) for cn in open_cns}
+        truth = _truth(sim, start, end)
+    both = open_cns & set(truth)
+    assert len(both) >= 50
+    with psycopg.connect(migrated_db_url) as conn:
+        rows = conn.execute(
+            "SELECT j.control_number, j.source, j.raw_json, h.raw_json, j.inactive_since "
+            "FROM job j LEFT JOIN job_historic h USING (control_number) "
+            "WHERE j.control_number = ANY(%s)",
+            (sorted(both),),
+        ).fetchall()
+        counts = conn.execute("SELECT count(*), count(DISTINCT control_number) FROM job").fetchone()
+    assert counts == (len(open_cns | set(truth)),) * 2
+    assert len(rows) == len(both)
+    for cn, source, raw, historic_raw, inactive in rows:
+        assert source == "search", cn  # the Search API's record wins (ADR 0028)
+        assert raw == items[cn], cn
+        assert historic_raw == truth[cn], cn
+        assert inactive is None, cn  # open in both
+
+
+def test_plan_then_one_task_per_window_then_finish(
+    cli: CLI, migrated_db_url: str, tmp_path: Path
+) -> None:
+    env = _env(migrated_db_url, tmp_path)
+    plan_file = tmp_path / "plan.json"
+    with _sim(historic_jobs=2_000) as sim:
+        planned = cli(
+            "backfill",
+            "--from",
+            "2020-01-15",
+            "--to",
+            "2020-06-30",
+            "--api-base",
+            sim.base_url,
+            "--run-id",
+            "bf-units",
+            "--plan",
+            "--json",
+            "--plan-out",
+            str(plan_file),
+            env=env,
+        )
+        assert planned.returncode == 0, planned.stderr[-2000:]
+        plan = json.loads(planned.stdout)
+        assert plan["run_id"] == "bf-units"
+        ids = [w["id"] for w in plan["windows"]]
+        assert ids == [
+            "2020-01-15_2020-01-31",
+            "2020-02",
+            "2020-03",
+            "2020-04",
+            "2020-05",
+            "2020-06",
+        ]
+        assert json.loads(plan_file.read_text()) == plan["windows"]
+        assert _stored(migrated_db_url) == {}  # planning reads no window
+
+        outputs = []
+        for window_id in reversed(ids):  # any order, any process
+            done = cli(
+                "backfill",
+                "--run-id",
+                "bf-units",
+                "--window",
+                window_id,
+                "--api-base",
+                sim.base_url,
+                env=env,
+            )
+            assert done.returncode == 0, done.stderr[-2000:]
+            outputs.append(json.loads(done.stdout))
+        again = cli(
+            "backfill",
+            "--run-id",
+            "bf-units",
+            "--window",
+            ids[0],
+            "--api-base",
+            sim.base_url,
+            env=env,
+        )
+        finished = cli("backfill", "--run-id", "bf-units", "--finish", env=env)
+        truth = _truth(sim, "2020-01-15", "2020-06-30")
+    assert [o["window"] for o in outputs] == list(reversed(ids))
+    assert all(o["status"] == "complete" for o in outputs)
+    assert sum(o["rows"] for o in outputs) == len(truth)
+    assert again.returncode == 0 and json.loads(again.stdout)["status"] == "complete"
+    assert finished.returncode == 0, finished.stderr[-2000:]
+    summary = last_json(finished.stdout)
+    assert summary["status"] == "succeeded" and summary["unique_jobs"] == len(truth)
+    _assert_exact(migrated_db_url, truth)
+
+
+def test_concurrent_backfills_writing_the_same_postings_neither_deadlock_nor_lose_rows(
+    migrated_db_url: str, tmp_path: Path
+) -> None:
+    with _sim(historic_jobs=5_000, historic_page_size=100) as sim:
+        start, end = _ten_years(sim)
+        truth = _truth(sim, start, end)
+        procs = [
+            spawn(
+                "backfill",
+                "--from",
+                start,
+                "--to",
+                end,
+                "--api-base",
+                sim.base_url,
+                "--workers",
+                "2",
+                "--run-id",
+                f"bf-twin-{i}",
+                env=_env(migrated_db_url, tmp_path / f"p{i}"),
+                cwd=tmp_path,
+            )
+            for i in range(2)
+        ]
+        outs = [p.communicate(timeout=600) for p in procs]
+    for p, (out, err) in zip(procs, outs, strict=True):
+        assert p.returncode == 0, err[-3000:]
+        assert "deadlock" not in err.lower()
+        assert last_json(out)["status"] == "succeeded"
+    _assert_exact(migrated_db_url, truth)
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (("backfill",), "--from and --to are required"),
+        (("backfill", "--from", "2020-02-01", "--to", "2020-01-01"), "before --from"),
+        (("backfill", "--from", "2020-13-01", "--to", "2021-01-01"), "--from must be YYYY-MM-DD"),
+        (("backfill", "--window", "2020-01"), "need --run-id"),
+        (("backfill", "--run-id", "x", "--window", "2020-01", "--finish"), "only one of"),
+        (("backfill", "--from", "2020-01-01", "--to", "2020-02-01", "--json"), "go with --plan"),
+        (("backfill", "--run-id", "a b", "--finish"), "run id must match"),
+        (("backfill", "--run-id", "r", "--window", "2020-1"), "not a window id"),
+        (("backfill", "--resume", "../x"), "run id must match"),
+        (("run", "--demo", "--run-id", "a/b"), "run id must match"),
+        (("load", "--run-id", "a b", "x.json"), "run id must match"),
+    ],
+)
+def test_bad_usage_is_one_line_and_exit_2(
+    cli: CLI, migrated_db_url: str, tmp_path: Path, args: tuple[str, ...], message: str
+) -> None:
+    result = cli(*args, env=_env(migrated_db_url, tmp_path))
+    assert result.returncode == 2, result.stderr
+    assert message in result.stderr
+    assert "Traceback" not in result.stderr
+    with psycopg.connect(migrated_db_url) as conn:
+        assert conn.execute("SELECT count(*) FROM ingest_run").fetchone() == (0,)
+    assert not (tmp_path / "bronze").exists()
+
+
+def test_a_window_of_an_unknown_run_is_a_usage_error(
+    cli: CLI, migrated_db_url: str, tmp_path: Path
+) -> None:
+    result = cli(
+        "backfill",
+        "--run-id",
+        "nope",
+        "--window",
+        "2020-01",
+        "--api-base",
+        "http://127.0.0.1:9",
+        env=_env(migrated_db_url, tmp_path),
+    )
+    assert result.returncode == 2
+    assert "no run 'nope'" in result.stderr
+
+
+def test_plan_dates_cover_the_range(cli: CLI, migrated_db_url: str, tmp_path: Path) -> None:
+    with _sim(historic_jobs=500) as sim:
+        planned = cli(
+            "backfill",
+            "--from",
+            "2018-02-10",
+            "--to",
+            "2018-05-03",
+            "--plan",
+            "--json",
+            "--api-base",
+            sim.base_url,
+            env=_env(migrated_db_url, tmp_path),
+        )
+    windows = json.loads(planned.stdout)["windows"]
+    days = [(date.fromisoformat(w["from"]), date.fromisoformat(w["to"])) for w in windows]
+    assert days[0][0] == date(2018, 2, 10) and days[-1][1] == date(2018, 5, 3)
+    for (_, end), (nxt, _) in itertools.pairwise(days):
+        assert nxt == end + timedelta(days=1)
+
+
+def test_pages_are_in_bronze_under_a_historic_part(
+    cli: CLI, migrated_db_url: str, tmp_path: Path
+) -> None:
+    with _sim(historic_jobs=400) as sim:
+        done = cli(
+            "backfill",
+            "--from",
+            "2021-01-01",
+            "--to",
+            "2021-12-31",
+            "--api-base",
+            sim.base_url,
+            "--run-id",
+            "bf-bronze",
+            env=_env(migrated_db_url, tmp_path),
+        )
+    assert done.returncode == 0, done.stderr[-2000:]
+    keys = sorted(
+        p.relative_to(tmp_path / "bronze").as_posix()
+        for p in (tmp_path / "bronze").rglob("*.json.gz")
+    )
+    assert keys and all("/run=bf-bronze/part=historic.2021-" in k for k in keys)
+    replayed = cli("replay", "--run-id", "bf-bronze", env=_env(migrated_db_url, tmp_path))
+    assert replayed.returncode == 0, replayed.stderr[-2000:]
+    summary = last_json(replayed.stdout)
+    assert summary["pages"] == len(keys)
+    assert summary["unchanged"] == summary["unique_jobs"] > 0  # same records: nothing rewritten
+
+
+def test_windows_without_rows_answered_as_text_are_complete_and_kept(
+    cli: CLI, migrated_db_url: str, tmp_path: Path
+) -> None:
+    import gzip
+
+    with _sim(historic_jobs=200) as sim:
+        done = cli(
+            "backfill",
+            "--from",
+            "2001-01-01",
+            "--to",
+            "2001-02-28",
+            "--api-base",
+            sim.base_url,
+            "--run-id",
+            "bf-empty",
+            env=_env(migrated_db_url, tmp_path),
+        )
+    assert done.returncode == 0, done.stderr[-2000:]
+    summary = last_json(done.stdout)
+    assert summary["window_status"] == {"complete": 2}
+    assert summary["items"] == 0 and summary["pages"] == 2
+    objects = sorted((tmp_path / "bronze").rglob("*.json.gz"))
+    assert len(objects) == 2
+    for path in objects:
+        envelope = json.loads(gzip.decompress(path.read_bytes()))
+        assert envelope["response"]["payload"] == {
+            "paging": {"metadata": {"totalCount": 0}},
+            "data": [],
+        }
+        assert "204 No Content" in envelope["ingest"]["notes"]

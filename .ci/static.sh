@@ -108,6 +108,19 @@ run_checkov() {
 
 if ensure_checkov; then
     gate "checkov terraform ($TF_DIR)" run_checkov -d "$TF_DIR" --framework terraform
+    # checkov leaves out resources whose count is 0: scan the optional backfill state machine
+    # (backfill.tf, off by default) with it turned on too.
+    BACKFILL_VARS="$(mktemp --suffix=.tfvars)"
+    echo 'backfill_enabled = true' >"$BACKFILL_VARS"
+    gate "checkov terraform ($TF_DIR, backfill_enabled)" run_checkov -d "$TF_DIR" \
+        --framework terraform --var-file "$BACKFILL_VARS"
+    rm -f "$BACKFILL_VARS"
+    # The same for the job seeker's page (site.tf, off by default).
+    SITE_VARS="$(mktemp --suffix=.tfvars)"
+    echo 'site_enabled = true' >"$SITE_VARS"
+    gate "checkov terraform ($TF_DIR, site_enabled)" run_checkov -d "$TF_DIR" \
+        --framework terraform --var-file "$SITE_VARS"
+    rm -f "$SITE_VARS"
     gate "checkov dockerfile ($DOCKERFILE)" run_checkov -f "$DOCKERFILE" --framework dockerfile
 else
     echo "could not install checkov into $CHECKOV_VENV" >&2

@@ -580,7 +580,12 @@ def test_every_checkov_skip_is_justified_inline() -> None:
                 f"{path.name}: {match.group(1)} lacks a reason"
             )
             skips += 1
-    assert skips <= 8, "keep checkov skips few"
+    # 8 in the core module (main.tf, network.tf, s3.tf, secrets.tf) and 10 in site.tf: the
+    # job seeker's page is public by design and off by default (site_enabled), so it carries
+    # the findings a public CloudFront page accepts (no WAF, no log bucket, the default
+    # certificate, one origin, no geo restriction, no replica, no event consumer).
+    # tests/infra/test_site_terraform.py pins which ones.
+    assert skips <= 18, "keep checkov skips few"
 
 
 # ---------------------------------------------------------------------------------------------

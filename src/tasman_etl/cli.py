@@ -697,6 +697,14 @@ def backfill(
             metavar="CODE", show_default="all", help="Occupational series (repeat for several)."
         ),
     ] = None,
+    texts: Annotated[
+        bool,
+        typer.Option(
+            "--texts",
+            help="Also collect each window's AnnouncementText (long texts) pages; kept in "
+            "the run, so --window, --claim and --resume do them too.",
+        ),
+    ] = False,
     workers: Annotated[
         int,
         typer.Option(
@@ -811,6 +819,7 @@ def backfill(
         finish=finish,
         workers=workers,
         concurrency=workers,  # planning probes go out --workers at a time too
+        texts=texts,
     )
     opts.check()
     if (as_json or plan_out) and not plan:
@@ -853,9 +862,9 @@ def backfill(
                 page = client.page(HistoricQuery(start, end, opts.agencies, opts.series))
                 return int(page.total_count or 0), max(1, len(page.records) or 1000)
 
-            def pages_of(w: Any, start_url: str | None, number: int) -> Iterator[Any]:
+            def pages_of(w: Any, start_url: str | None, number: int, text: bool) -> Iterator[Any]:
                 query = HistoricQuery(w.start, w.end, opts.agencies, opts.series)
-                return client.pages(query, start_url=start_url, start_number=number)
+                return client.pages(query, text=text, start_url=start_url, start_number=number)
 
             outcome = execute_backfill(
                 conn,

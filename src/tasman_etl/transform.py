@@ -241,6 +241,9 @@ class PageRows:
     """Which API the items came from: ``search`` or ``historic`` (Historic JOA records)."""
     historic: dict[str, tuple[str | None, datetime | None]] = field(default_factory=dict)
     """For historic records: control number -> (opening status, closed on)."""
+    texts: list[tuple[str, str, str]] = field(default_factory=list)
+    """For AnnouncementText records (``kind="historic-text"``): (control number, the record
+    as JSON text, its content hash), in page order; `jobs` and `control_numbers` stay empty."""
 
 
 def dump_json(value: Any) -> str:

@@ -449,6 +449,7 @@ def test_pages_are_in_bronze_under_a_historic_part(
             sim.base_url,
             "--run-id",
             "bf-bronze",
+            "--texts",
             env=_env(migrated_db_url, tmp_path),
         )
     assert done.returncode == 0, done.stderr[-2000:]
@@ -456,12 +457,26 @@ def test_pages_are_in_bronze_under_a_historic_part(
         p.relative_to(tmp_path / "bronze").as_posix()
         for p in (tmp_path / "bronze").rglob("*.json.gz")
     )
-    assert keys and all("/run=bf-bronze/part=historic.2021-" in k for k in keys)
+    records = [k for k in keys if "/run=bf-bronze/part=historic.2021-" in k]
+    texts = [k for k in keys if "/run=bf-bronze/part=historic-text.2021-" in k]
+    assert records and texts and len(records) + len(texts) == len(keys)
+    with psycopg.connect(migrated_db_url) as conn:
+        before = conn.execute(
+            "SELECT count(*), max(xmin::text::bigint) FROM job_historic_text"
+        ).fetchone()
     replayed = cli("replay", "--run-id", "bf-bronze", env=_env(migrated_db_url, tmp_path))
     assert replayed.returncode == 0, replayed.stderr[-2000:]
     summary = last_json(replayed.stdout)
     assert summary["pages"] == len(keys)
-    assert summary["unchanged"] == summary["unique_jobs"] > 0  # same records: nothing rewritten
+    # same records and texts: nothing rewritten
+    assert summary["inserted"] == summary["updated"] == 0
+    assert summary["unique_jobs"] > 0
+    with psycopg.connect(migrated_db_url) as conn:
+        after = conn.execute(
+            "SELECT count(*), max(xmin::text::bigint) FROM job_historic_text"
+        ).fetchone()
+    assert before is not None and before[0] > 0
+    assert after == before
 
 
 def test_windows_without_rows_answered_as_text_are_complete_and_kept(
@@ -495,3 +510,205 @@ def test_windows_without_rows_answered_as_text_are_complete_and_kept(
             "data": [],
         }
         assert "204 No Content" in envelope["ingest"]["notes"]
+
+
+# ---- --texts: AnnouncementText pages for the same windows --------------------------------
+
+
+def _texts_truth(sim: SimulatorServer, start: str, end: str) -> dict[str, Any]:
+    params = {"StartPositionOpenDate": start, "EndPositionOpenDate": end}
+    return {str(t["usajobsControlNumber"]): t for t in sim.historic_texts(params)}
+
+
+def _stored_texts(db_url: str) -> dict[str, Any]:
+    with psycopg.connect(db_url) as conn:
+        rows = conn.execute("SELECT control_number, raw_json FROM job_historic_text").fetchall()
+    return {cn: raw for cn, raw in rows}
+
+
+def _assert_texts_exact(db_url: str, truth: dict[str, Any]) -> None:
+    stored = _stored_texts(db_url)
+    assert set(stored) == set(truth), (
+        f"missing {len(set(truth) - set(stored))}, extra {len(set(stored) - set(truth))}"
+    )
+    differ = [cn for cn, raw in truth.items() if stored[cn] != raw]
+    assert not differ, f"{len(differ)} texts differ from the simulator's, e.g. {differ[:3]}"
+
+
+def _details(db_url: str, cns: list[str]) -> dict[str, tuple[Any, ...]]:
+    with psycopg.connect(db_url) as conn:
+        rows = conn.execute(
+            "SELECT j.control_number, d.xmin::text, d.qualification_summary, d.education,"
+            " d.requirements, d.evaluations, d.how_to_apply, d.what_to_expect_next,"
+            " d.required_documents, d.other_information, d.major_duties"
+            " FROM job j JOIN job_details d USING (job_id) WHERE j.control_number = ANY(%s)",
+            (cns,),
+        ).fetchall()
+    return {r[0]: tuple(r[1:]) for r in rows}
+
+
+def test_backfill_with_texts_keeps_each_text_and_fills_only_history_only_details(
+    cli: CLI, migrated_db_url: str, tmp_path: Path
+) -> None:
+    with _sim(historic_jobs=300) as sim:
+        start, end = _ten_years(sim)
+        env = _search_env(migrated_db_url, tmp_path, sim)
+        searched = cli("run", env=env)
+        assert searched.returncode == 0, searched.stderr[-2000:]
+        open_cns = sorted(sim.control_numbers())
+        before = _details(migrated_db_url, open_cns)
+        done = cli(
+            "backfill",
+            "--from",
+            start,
+            "--to",
+            end,
+            "--api-base",
+            sim.base_url,
+            "--run-id",
+            "bf-texts",
+            "--texts",
+            env=env,
+        )
+        truth = _truth(sim, start, end)
+        texts = _texts_truth(sim, start, end)
+    assert done.returncode == 0, done.stderr[-3000:]
+    summary = last_json(done.stdout)
+    assert summary["status"] == "succeeded"
+    assert summary["texts"] == summary["expected_texts"] == len(texts) == len(truth)
+    assert summary["quarantined"] == 0
+    _assert_texts_exact(migrated_db_url, texts)
+    assert _details(migrated_db_url, open_cns) == before  # search wins: not even rewritten
+    only = sorted(set(truth) - set(open_cns))
+    assert len(only) >= 250
+    for cn, row in _details(migrated_db_url, only).items():
+        t = texts[cn]
+        assert row[1:] == (
+            t["requirementsQualifications"],
+            t["requirementsEducation"],
+            t["requirementsConditionsOfEmployment"],
+            t["evaluations"],
+            t["howToApply"],
+            t["whatToExpectNext"],
+            t["requiredDocuments"],
+            t["otherInformation"],
+            [d for d in t["duties"].split("\n") if d.strip()],
+        ), cn
+    keys = [p.as_posix() for p in (tmp_path / "bronze").rglob("*.json.gz")]
+    text_keys = [k for k in keys if "/run=bf-texts/part=historic-text." in k]
+    assert text_keys and all(k.endswith(".json.gz") for k in text_keys)
+    with psycopg.connect(migrated_db_url) as conn:
+        parts = conn.execute(
+            "SELECT count(*) FILTER (WHERE part LIKE 'historic-text.%%'),"
+            " count(*) FILTER (WHERE part LIKE 'historic.%%'), array_agg(DISTINCT status)"
+            " FROM ingest_partition WHERE run_id = 'bf-texts'"
+        ).fetchone()
+    assert parts is not None and parts[0] == parts[1] == summary["windows"]
+    assert parts[2] == ["complete"]
+
+
+def test_sigkill_mid_backfill_with_texts_then_resume_ends_exact(
+    cli: CLI, migrated_db_url: str, tmp_path: Path
+) -> None:
+    slow = FaultPlan(rate=1.0, kinds=("slow",), slow_seconds=0.04)
+    with _sim(historic_jobs=3_000, faults=slow) as sim:
+        start, end = _ten_years(sim)
+        truth = _truth(sim, start, end)
+        texts = _texts_truth(sim, start, end)
+        env = _env(migrated_db_url, tmp_path)
+        proc = spawn(
+            "backfill",
+            "--from",
+            start,
+            "--to",
+            end,
+            "--api-base",
+            sim.base_url,
+            "--workers",
+            "2",
+            "--texts",
+            "--run-id",
+            "bf-killed-texts",
+            env=env,
+            cwd=tmp_path,
+        )
+        deadline = time.monotonic() + 120
+        while _loaded_pages(migrated_db_url, "bf-killed-texts") < 12:
+            assert proc.poll() is None, proc.communicate()[1][-2000:]
+            assert time.monotonic() < deadline, "no page loaded in time"
+            time.sleep(0.1)
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.wait(timeout=30)
+        time.sleep(1.5)  # its workers stop on their parent's death (SIGTERM)
+        assert 0 < len(_stored_texts(migrated_db_url)) < len(texts)
+        resumed = cli(
+            "backfill",
+            "--resume",
+            "bf-killed-texts",
+            "--api-base",
+            sim.base_url,
+            "--workers",
+            "2",
+            env=env,
+            timeout=600,
+        )
+    assert resumed.returncode == 0, resumed.stderr[-3000:]
+    summary = last_json(resumed.stdout)
+    assert summary["status"] == "succeeded"
+    assert summary["texts"] == summary["expected_texts"] == len(texts)
+    _assert_exact(migrated_db_url, truth)
+    _assert_texts_exact(migrated_db_url, texts)
+
+
+def test_a_plan_with_texts_makes_each_window_unit_read_its_texts(
+    cli: CLI, migrated_db_url: str, tmp_path: Path
+) -> None:
+    env = _env(migrated_db_url, tmp_path)
+    with _sim(historic_jobs=1_000) as sim:
+        planned = cli(
+            "backfill",
+            "--from",
+            "2020-01-01",
+            "--to",
+            "2020-03-31",
+            "--api-base",
+            sim.base_url,
+            "--run-id",
+            "bf-unit-texts",
+            "--plan",
+            "--json",
+            "--texts",
+            env=env,
+        )
+        assert planned.returncode == 0, planned.stderr[-2000:]
+        plan = json.loads(planned.stdout)
+        assert plan["texts"] is True
+        outputs = []
+        for window in plan["windows"]:
+            done = cli(
+                "backfill",
+                "--run-id",
+                "bf-unit-texts",
+                "--window",
+                window["id"],
+                "--api-base",
+                sim.base_url,
+                env=env,
+            )
+            assert done.returncode == 0, done.stderr[-2000:]
+            outputs.append(json.loads(done.stdout))
+        refused = cli(
+            "backfill", "--run-id", "bf-unit-texts", "--window", "2020-01", "--texts", env=env
+        )
+        finished = cli("backfill", "--run-id", "bf-unit-texts", "--finish", env=env)
+        truth = _truth(sim, "2020-01-01", "2020-03-31")
+        texts = _texts_truth(sim, "2020-01-01", "2020-03-31")
+    assert [o["status"] for o in outputs] == ["complete"] * 3
+    assert sum(o["texts"]["rows"] for o in outputs) == len(texts) == len(truth) > 0
+    assert all(o["texts"]["status"] == "complete" for o in outputs)
+    assert refused.returncode == 2 and "--texts is chosen when" in refused.stderr
+    assert finished.returncode == 0, finished.stderr[-2000:]
+    summary = last_json(finished.stdout)
+    assert summary["status"] == "succeeded" and summary["texts"] == len(texts)
+    _assert_exact(migrated_db_url, truth)
+    _assert_texts_exact(migrated_db_url, texts)

@@ -15,6 +15,7 @@ import pytest
 
 from tasman_etl.db import repository as repo
 from tasman_etl.historic import transform_historic_page
+from tasman_etl.historic_text import transform_text_page
 from tasman_etl.simulator import SimulatorConfig, SimulatorServer
 from tasman_etl.transform import transform_page
 
@@ -175,3 +176,85 @@ def test_the_monthly_history_view_counts_postings_by_month_agency_and_series(
     assert shares is not None
     assert 0 <= shares[0] <= shares[1] <= 1 and 0 <= shares[2] <= shares[3] <= 1
     assert shares[4] > 0
+
+
+# ---- AnnouncementText records (`backfill --texts`) ---------------------------------------
+
+
+def _load_texts(conn: psycopg.Connection[Any], texts: list[Any]) -> repo.LoadCounts:
+    _run(conn, "texts")
+    page = next(_pages)
+    part = "historic-text.2019-03"
+    record = repo.PageRecord("texts", f"part={part}/page={page:04d}", part, page, "t", None, None)
+    return repo.load_page_rows(conn, transform_text_page(texts), record=record, seen_at=NOW)
+
+
+def _details(conn: psycopg.Connection[Any], cn: str) -> dict[str, Any]:
+    row = conn.execute(
+        "SELECT d.xmin::text, d.qualification_summary, d.education, d.requirements,"
+        " d.how_to_apply, d.major_duties FROM job_details d JOIN job j USING (job_id)"
+        " WHERE j.control_number = %s",
+        (cn,),
+    ).fetchone()
+    assert row is not None
+    keys = ("xmin", "qualification_summary", "education", "requirements", "how_to_apply", "duties")
+    return dict(zip(keys, row, strict=True))
+
+
+def _stored_texts(conn: psycopg.Connection[Any]) -> dict[str, tuple[Any, str]]:
+    rows = conn.execute("SELECT control_number, raw_json, xmin::text FROM job_historic_text")
+    return {cn: (raw, xmin) for cn, raw, xmin in rows.fetchall()}
+
+
+def test_texts_fill_history_only_details_keep_searched_ones_and_quarantine_orphans(
+    conn: psycopg.Connection[Any], sim: SimulatorServer
+) -> None:
+    searched, item, record = _open_pair(sim)
+    only = next(
+        r
+        for r in sim.historic_records()
+        if str(r.get("usajobsControlNumber")) not in set(sim.control_numbers())
+    )
+    only_cn = str(only["usajobsControlNumber"])
+    _load(conn, [item], historic=False, seen=NOW - timedelta(days=1))
+    _load(conn, [record, only], historic=True, seen=NOW)
+    texts = {str(t["usajobsControlNumber"]): t for t in sim.historic_texts()}
+    orphan = {"usajobsControlNumber": 990000001, "requirementsEducation": "None required."}
+    before = _details(conn, searched)
+
+    first = _load_texts(conn, [texts[searched], texts[only_cn], orphan])
+
+    assert (first.inserted, first.updated, first.unchanged, first.quarantined) == (2, 0, 0, 1)
+    stored = _stored_texts(conn)
+    assert {cn: raw for cn, (raw, _) in stored.items()} == {
+        searched: texts[searched],
+        only_cn: texts[only_cn],
+    }
+    filled = _details(conn, only_cn)
+    text = texts[only_cn]
+    assert filled["qualification_summary"] == text["requirementsQualifications"]
+    assert filled["education"] == text["requirementsEducation"]
+    assert filled["requirements"] == text["requirementsConditionsOfEmployment"]
+    assert filled["how_to_apply"] == text["howToApply"]
+    assert filled["duties"] == [d for d in text["duties"].split("\n") if d.strip()]
+    assert _details(conn, searched) == before  # the search's details: not even rewritten
+    quarantined = conn.execute(
+        "SELECT control_number, reason, raw_json FROM quarantine WHERE run_id = 'texts'"
+    ).fetchall()
+    assert len(quarantined) == 1
+    assert quarantined[0][0] == "990000001" and "no job has it" in quarantined[0][1]
+    assert quarantined[0][2] == orphan
+
+    again = _load_texts(conn, [texts[searched], texts[only_cn]])
+    assert (again.inserted, again.updated, again.unchanged) == (0, 0, 2)
+    assert _stored_texts(conn) == stored  # same text: nothing rewritten
+    assert _details(conn, only_cn) == filled
+
+    # A later change of the historic record rewrites the job's children: its texts stay.
+    changed = copy.deepcopy(only)
+    changed["positionTitle"] = "Renamed in history"
+    assert _load(conn, [changed], historic=True, seen=NOW + timedelta(hours=1)).updated == 1
+    kept = _details(conn, only_cn)
+    assert {k: v for k, v in kept.items() if k != "xmin"} == {
+        k: v for k, v in filled.items() if k != "xmin"
+    }

@@ -27,6 +27,7 @@ from psycopg.rows import dict_row
 from psycopg.types.json import Jsonb
 
 from tasman_etl.errors import DatabaseError
+from tasman_etl.historic_text import DUTIES_KEY, TEXT_DETAILS, TEXT_KIND
 from tasman_etl.redact import scrub, scrub_obj
 from tasman_etl.transform import (
     BTREE_TEXT_CHARS,
@@ -395,7 +396,11 @@ def _load_page(
         # ON COMMIT DROP only fires at a real commit; inside an outer transaction the
         # previous page's staging tables may still exist.
         cur.execute(_DROP_STAGING)
-        inserted_ids, updated_ids, unchanged = _write_silver(conn, cur, rows, params)
+        if rows.kind == TEXT_KIND:  # AnnouncementText records: no job rows of their own
+            inserted, updated, unchanged = _write_texts(cur, rows, params)
+        else:
+            inserted_ids, updated_ids, unchanged = _write_silver(conn, cur, rows, params)
+            inserted, updated = len(inserted_ids), len(updated_ids)
         if rows.kind == "historic":
             _write_historic(cur, rows, params)
         if record.scope_hash and rows.control_numbers:
@@ -404,7 +409,7 @@ def _load_page(
                 {**params, "scope": record.scope_hash, "cns": rows.control_numbers},
             )
         quarantined = _write_quarantine(cur, rows, record)
-        counts = LoadCounts(len(inserted_ids), len(updated_ids), unchanged, quarantined)
+        counts = LoadCounts(inserted, updated, unchanged, quarantined)
         _write_page_ledger(cur, record, rows, counts, extra)
     return counts
 
@@ -544,7 +549,10 @@ def _write_jobs(
     return ids, inserted, updated
 
 
-_DROP_STAGING = "DROP TABLE IF EXISTS pg_temp.stg_job, pg_temp.stg_quarantine, pg_temp.stg_historic"
+_DROP_STAGING = (
+    "DROP TABLE IF EXISTS pg_temp.stg_job, pg_temp.stg_quarantine, pg_temp.stg_historic,"
+    " pg_temp.stg_text"
+)
 
 _HISTORIC_COLUMNS = (
     "control_number",
@@ -628,6 +636,125 @@ def _write_historic(cur: psycopg.Cursor[Any], rows: PageRows, params: Mapping[st
         cur.execute(_TOUCH_HISTORIC, {**params, "cns": same})
     if rows.control_numbers:
         cur.execute(_HISTORIC_INACTIVE, {"cns": rows.control_numbers})
+    if written:  # a rewritten history-only job's details get its stored long texts back
+        cur.execute(_TEXT_DETAILS, {"cns": sorted(written)})
+
+
+# AnnouncementText records (`backfill --texts`, ADR 0028): kept per job in
+# job_historic_text; for a job only history has, its long texts fill job_details (a job a
+# search returned keeps the search's). Read from the stored record, so a history-only job
+# whose children a later historic record rewrote gets them back (`_write_historic`).
+_TEXT_STAGE_COLUMNS = ("control_number", "raw_json", "content_hash")
+
+_TEXT_NO_JOB = """
+    SELECT s.control_number FROM stg_text s
+     WHERE NOT EXISTS (SELECT 1 FROM job j WHERE j.control_number = s.control_number)
+"""
+
+_UPSERT_TEXT = """
+    INSERT INTO job_historic_text AS t
+           (control_number, raw_json, content_hash, first_seen_at, updated_at, ingest_run_id)
+    SELECT control_number, raw_json, content_hash, %(seen)s, now(), %(run)s
+      FROM stg_text s
+     WHERE EXISTS (SELECT 1 FROM job j WHERE j.control_number = s.control_number)
+     ORDER BY control_number
+    ON CONFLICT (control_number) DO UPDATE SET
+        raw_json = EXCLUDED.raw_json, content_hash = EXCLUDED.content_hash,
+        first_seen_at = LEAST(t.first_seen_at, EXCLUDED.first_seen_at),
+        updated_at = now(), ingest_run_id = EXCLUDED.ingest_run_id
+    WHERE t.content_hash IS DISTINCT FROM EXCLUDED.content_hash
+    RETURNING t.control_number, (t.xmax = 0) AS inserted
+"""
+
+
+def _text_details_sql() -> sql.Composed:
+    """Fill the long texts of history-only jobs' details from their stored text records.
+
+    Keys are read in any case (`lower(key)`); only JSON strings count. Only rows whose
+    texts differ are locked (in control-number order) and written: idempotent.
+    """
+    columns = [*TEXT_DETAILS, "major_duties"]
+    picks = sql.SQL(", ").join(
+        sql.SQL("max(e.v) FILTER (WHERE e.k = {}) AS {}").format(
+            sql.Literal(key), sql.Identifier(column)
+        )
+        for column, key in TEXT_DETAILS.items()
+    )
+    ours = sql.SQL(", ").join(sql.SQL("d.{}").format(sql.Identifier(c)) for c in columns)
+    theirs = sql.SQL(", ").join(sql.SQL("g.{}").format(sql.Identifier(c)) for c in columns)
+    sets = sql.SQL(", ").join(sql.SQL("{0} = g.{0}").format(sql.Identifier(c)) for c in columns)
+    return sql.SQL(
+        """
+        WITH f AS (
+            SELECT j.job_id, j.control_number, {picks},
+                   max(e.v) FILTER (WHERE e.k = {duties}) AS duties
+              FROM job j
+              JOIN job_historic_text t USING (control_number)
+              LEFT JOIN LATERAL (
+                   SELECT lower(key) AS k, value #>> '{{}}' AS v FROM jsonb_each(t.raw_json)
+                    WHERE jsonb_typeof(value) = 'string') e ON true
+             WHERE j.control_number = ANY(%(cns)s) AND j.source = 'historic'
+             GROUP BY j.job_id, j.control_number
+        ), g AS (
+            SELECT f.*, ARRAY(SELECT l FROM regexp_split_to_table(f.duties, E'\\r?\\n') AS l
+                               WHERE btrim(l) <> '') AS major_duties
+              FROM f
+        ), locked AS (
+            SELECT d.job_id FROM job_details d JOIN g USING (job_id)
+             WHERE ({ours}) IS DISTINCT FROM ({theirs})
+             ORDER BY g.control_number
+               FOR UPDATE OF d
+        )
+        UPDATE job_details d SET {sets}
+          FROM g JOIN locked USING (job_id)
+         WHERE d.job_id = g.job_id
+        """
+    ).format(picks=picks, duties=sql.Literal(DUTIES_KEY), ours=ours, theirs=theirs, sets=sets)
+
+
+_TEXT_DETAILS = _text_details_sql()
+
+
+def _no_job_reason(cn: str) -> str:
+    return (
+        f"AnnouncementText record of control number {cn}: no job has it (its Historic JOA "
+        "record was not loaded)"
+    )
+
+
+def _write_texts(
+    cur: psycopg.Cursor[Any], rows: PageRows, params: Mapping[str, Any]
+) -> tuple[int, int, int]:
+    """Keep each text record as received; fill history-only jobs' long texts.
+
+    A text whose control number has no job is moved to `rows.quarantine` (its raw JSON
+    kept). Returns (inserted, updated, unchanged) text records.
+    """
+    if not rows.texts:
+        return 0, 0, 0
+    ordered = sorted(rows.texts, key=lambda r: r[0])
+    _create_staging(cur, "stg_text", "job_historic_text", _TEXT_STAGE_COLUMNS)
+    _copy_binary(cur, "stg_text", _TEXT_STAGE_COLUMNS, ordered, types_of="job_historic_text")
+    cur.execute(_TEXT_NO_JOB)
+    missing = {cn for (cn,) in cur.fetchall()}
+    if missing:
+        raw = {cn: text for cn, text, _ in rows.texts}
+        kept = [  # a load tried again must not list them twice
+            q
+            for q in rows.quarantine
+            if q.control_number not in missing or q.reason != _no_job_reason(str(q.control_number))
+        ]
+        rows.quarantine = kept + [
+            QuarantineRow(rows.item_index.get(cn, -1), cn, _no_job_reason(cn), raw[cn])
+            for cn in sorted(missing, key=lambda c: rows.item_index.get(c, -1))
+        ]
+    cur.execute(_UPSERT_TEXT, params)
+    written = cur.fetchall()
+    inserted = sum(1 for _, new in written if new)
+    if written:
+        cur.execute(_TEXT_DETAILS, {"cns": [cn for cn, _, _ in ordered if cn not in missing]})
+    unchanged = len(ordered) - len(missing) - len(written)
+    return inserted, len(written) - inserted, unchanged
 
 
 def _write_quarantine(cur: psycopg.Cursor[Any], rows: PageRows, record: PageRecord) -> int:

@@ -7,6 +7,10 @@ backfill: a process takes a window by a session advisory lock (released if it di
 it by following the continuation tokens through the page engine (bronze, parse, load), and
 checks the rows it got against the window's `totalCount`. A window that got fewer rows is
 ``short``: reported as under-collection, never complete. ADR 0028.
+
+With ``--texts`` each window has a second chain, its AnnouncementText pages (partition
+``historic-text.<window>``), read after its records under the same lock: the window is done
+only when both are (`worst` of the two statuses).
 """
 
 from __future__ import annotations
@@ -22,31 +26,46 @@ import structlog
 
 from tasman_etl.db import repository as repo
 from tasman_etl.errors import DatabaseError
-from tasman_etl.runner.chain import ENDPOINT, Chain, chain_packages, resume_point
+from tasman_etl.runner.chain import ENDPOINT, TEXT_ENDPOINT, Chain, chain_packages, resume_point
 from tasman_etl.runner.lifecycle import Run
-from tasman_etl.runner.windows import PART_PREFIX, WindowPlan
+from tasman_etl.runner.windows import PART_PREFIX, TEXT_PART_PREFIX, WindowPlan
 from tasman_etl.storage.bronze import BronzeStore
 
 __all__ = [
     "COMMAND",
     "ENDPOINT",
+    "PagesOf",
     "WindowResult",
     "backfill_params",
     "claim_windows",
     "collect_window",
-    "finish_backfill",
+    "part_statuses",
     "record_backfill",
     "reopen_windows",
     "windows_of",
+    "worst",
 ]
 
 log = structlog.get_logger(__name__)
 
 COMMAND = "backfill"
+PagesOf = Callable[[WindowPlan, str | None, int, bool], Iterator[Any]]
+"""``(window, start url, first page number, texts?) -> pages`` of one token chain."""
+
+_ORDER = ("busy", "stopped", "running", "pending", "failed", "short", "complete")
+
+
+def worst(statuses: list[str]) -> str:
+    """The status of a window from its chains': work left first, then failed, short, complete."""
+    return min(statuses, key=lambda s: _ORDER.index(s) if s in _ORDER else 0)
 
 
 def backfill_params(
-    start: date, end: date, agencies: tuple[str, ...], series: tuple[str, ...]
+    start: date,
+    end: date,
+    agencies: tuple[str, ...],
+    series: tuple[str, ...],
+    texts: bool = False,
 ) -> dict[str, Any]:
     """The run's parameters as the ledger keeps them (never secrets)."""
     return {
@@ -55,17 +74,28 @@ def backfill_params(
         "to": end.isoformat(),
         "agencies": list(agencies),
         "series": list(series),
+        "texts": texts,
     }
 
 
-def record_backfill(run: Run, windows: list[WindowPlan]) -> None:
-    """Record one pending partition (and its planned pages) per window of `run`."""
-    repo.record_plan(
-        run.conn,
-        run.run_id,
-        [repo.PartitionRecord(w.part, w.to_json(), w.expected, w.pages, False) for w in windows],
-        ENDPOINT,
-    )
+def record_backfill(run: Run, windows: list[WindowPlan], *, texts: bool = False) -> None:
+    """Record one pending partition (and its planned pages) per window of `run`.
+
+    With `texts`, a second partition per window for its AnnouncementText chain: what every
+    later process (``--window``, ``--claim``, ``--resume``) reads to do texts too.
+    """
+    for chain_texts in (False, True) if texts else (False,):
+        repo.record_plan(
+            run.conn,
+            run.run_id,
+            [
+                repo.PartitionRecord(
+                    w.text_part if chain_texts else w.part, w.to_json(), w.expected, w.pages, False
+                )
+                for w in windows
+            ],
+            TEXT_ENDPOINT if chain_texts else ENDPOINT,
+        )
     _execute(
         run.conn,
         "UPDATE ingest_partition SET status = 'pending' WHERE run_id = %s AND status IS NULL",
@@ -73,14 +103,31 @@ def record_backfill(run: Run, windows: list[WindowPlan]) -> None:
     )
 
 
-def windows_of(conn: psycopg.Connection[Any], run_id: str) -> list[tuple[WindowPlan, str]]:
-    """The windows of a backfill with their status, in date order."""
+def part_statuses(conn: psycopg.Connection[Any], run_id: str) -> dict[str, str]:
+    """Every chain of a backfill (records and texts partitions) with its status."""
     rows = conn.execute(
-        "SELECT params, coalesce(status, 'pending') FROM ingest_partition "
-        "WHERE run_id = %s AND part LIKE %s ORDER BY part",
+        "SELECT part, coalesce(status, 'pending') FROM ingest_partition "
+        "WHERE run_id = %s AND (part LIKE %s OR part LIKE %s)",
+        (run_id, PART_PREFIX + "%", TEXT_PART_PREFIX + "%"),
+    ).fetchall()
+    return {part: status for part, status in rows}
+
+
+def windows_of(conn: psycopg.Connection[Any], run_id: str) -> list[tuple[WindowPlan, str]]:
+    """The windows of a backfill with their status (`worst` of its chains'), in date order."""
+    rows = conn.execute(
+        "SELECT params FROM ingest_partition WHERE run_id = %s AND part LIKE %s ORDER BY part",
         (run_id, PART_PREFIX + "%"),
     ).fetchall()
-    return [(WindowPlan.from_json(r[0]), r[1]) for r in rows]
+    parts = part_statuses(conn, run_id)
+    out = []
+    for (params,) in rows:
+        window = WindowPlan.from_json(params)
+        chains = [parts[window.part]]
+        if window.text_part in parts:
+            chains.append(parts[window.text_part])
+        out.append((window, worst(chains)))
+    return out
 
 
 def _execute(conn: psycopg.Connection[Any], query: str, params: tuple[Any, ...]) -> None:
@@ -116,6 +163,8 @@ class WindowResult:
     rows: int = 0
     pages: int = 0
     error: str | None = None
+    texts: WindowResult | None = None
+    """How the window's AnnouncementText chain ended (``--texts``)."""
 
     def to_json(self) -> dict[str, Any]:
         """For summaries and `backfill --window` output."""
@@ -128,54 +177,98 @@ class WindowResult:
         }
         if self.error:
             out["error"] = self.error
+        if self.texts is not None:
+            out["texts"] = {k: v for k, v in self.texts.to_json().items() if k != "window"}
         return out
 
 
 def collect_window(
-    run: Run,
-    store: BronzeStore,
-    pages_of: Callable[[WindowPlan, str | None, int], Iterator[Any]],
-    window: WindowPlan,
-    *,
-    run_date: date,
+    run: Run, store: BronzeStore, pages_of: PagesOf, window: WindowPlan, *, run_date: date
 ) -> WindowResult:
-    """Read one window into bronze and silver; record and return how it ended."""
-    conn, run_id, part = run.conn, run.run_id, window.part
-    if not _try_lock(conn, run_id, part):
+    """Read one window (its records, then its texts if planned) into bronze and silver.
+
+    Records and how each chain ended; a chain already complete, short or failed is not
+    read again (``--resume`` reopens those). Texts are read once the records are complete
+    or short (a text record needs its job); when the records failed, so do the texts.
+    """
+    conn, run_id = run.conn, run.run_id
+    if not _try_lock(conn, run_id, window.part):
         return WindowResult(window.id, "busy", window.expected)
     try:
-        _execute(
-            conn,
-            "UPDATE ingest_partition SET status = 'running', error = NULL "
-            "WHERE run_id = %s AND part = %s",
-            (run_id, part),
-        )
-        start_url, number = resume_point(conn, store, run_id, part)
-        chain = Chain()
-        if start_url != "":
-            stages = run.stages(store, run_date, None, note_captures=True)
-            source = chain_packages(
-                pages_of(window, start_url, number), chain, run_id, part, run.stop
+        parts = part_statuses(conn, run_id)
+        records = _read_chain(run, store, pages_of, window, parts, run_date, texts=False)
+        if window.text_part not in parts:
+            return records
+        if records.status in ("complete", "short"):
+            text = _read_chain(run, store, pages_of, window, parts, run_date, texts=True)
+        elif records.status == "failed" and parts[window.text_part] in ("pending", "running"):
+            error = "not read: the window's records failed"
+            _execute(
+                conn,
+                "UPDATE ingest_partition SET status = 'failed', error = %s, finished_at = now()"
+                " WHERE run_id = %s AND part = %s",
+                (error, run_id, window.text_part),
             )
-            run.pump(source, stages.prepare, workers=2)
-        return _settle(run, window, chain)
+            text = WindowResult(window.id, "failed", window.expected, error=error)
+        else:
+            text = WindowResult(window.id, records.status, window.expected)
+        records.texts = text
+        records.status = worst([records.status, text.status])
+        return records
     finally:
-        _unlock(conn, run_id, part)
+        _unlock(conn, run_id, window.part)
 
 
-def _settle(run: Run, window: WindowPlan, chain: Chain) -> WindowResult:
-    """Compare the window's rows with its `totalCount`; record its status."""
-    conn, run_id, part = run.conn, run.run_id, window.part
+def _read_chain(
+    run: Run,
+    store: BronzeStore,
+    pages_of: PagesOf,
+    window: WindowPlan,
+    parts: dict[str, str],
+    run_date: date,
+    *,
+    texts: bool,
+) -> WindowResult:
+    """Read one chain of a window from where it stopped, then settle it."""
+    conn, run_id = run.conn, run.run_id
+    part = window.text_part if texts else window.part
+    chain = Chain()
+    if parts.get(part, "pending") not in ("pending", "running"):  # done: as recorded
+        return _settle(run, window, part, chain, recorded=parts[part])
+    _execute(
+        conn,
+        "UPDATE ingest_partition SET status = 'running', error = NULL "
+        "WHERE run_id = %s AND part = %s",
+        (run_id, part),
+    )
+    start_url, number = resume_point(conn, store, run_id, part)
+    if start_url != "":
+        stages = run.stages(store, run_date, None, note_captures=True)
+        source = chain_packages(
+            pages_of(window, start_url, number, texts), chain, run_id, part, run.stop
+        )
+        run.pump(source, stages.prepare, workers=2)
+    return _settle(run, window, part, chain)
+
+
+def _settle(
+    run: Run, window: WindowPlan, part: str, chain: Chain, *, recorded: str | None = None
+) -> WindowResult:
+    """Compare the chain's rows with its `totalCount`; record its status (unless `recorded`)."""
+    conn, run_id = run.conn, run.run_id
     row = conn.execute(
         "SELECT coalesce(sum(items) FILTER (WHERE status = 'loaded'), 0),"
         " count(*) FILTER (WHERE status = 'loaded'),"
         " count(*) FILTER (WHERE status IN ('failed', 'held')),"
-        " max(page) FILTER (WHERE status = 'loaded')"
+        " max(page) FILTER (WHERE status = 'loaded'),"
+        " (SELECT api_total FROM ingest_partition WHERE run_id = %s AND part = %s)"
         " FROM ingest_page WHERE run_id = %s AND part = %s",
-        (run_id, part),
+        (run_id, part, run_id, part),
     ).fetchone()
     assert row is not None
-    rows, loaded, failed, last = (int(v or 0) for v in row)
+    rows, loaded, failed, last, total = (int(v or 0) for v in row)
+    if recorded is not None:
+        return WindowResult(window.id, recorded, total, rows, loaded)
     expected = chain.total if chain.total is not None else window.expected
     error: str | None = None
     if run.stop.is_set():
@@ -189,7 +282,9 @@ def _settle(run: Run, window: WindowPlan, chain: Chain) -> WindowResult:
         error = f"under-collection: {rows} of {expected} rows (totalCount)" + (
             " - the API repeated a continuation token" if chain.repeated else ""
         )
-        log.warning("backfill_window_short", window=window.id, rows=rows, expected=expected)
+        log.warning(
+            "backfill_window_short", window=window.id, part=part, rows=rows, expected=expected
+        )
     else:
         status = "complete"
         # Planned pages past the chain's end (the window shrank since it was planned).
@@ -207,14 +302,14 @@ def _settle(run: Run, window: WindowPlan, chain: Chain) -> WindowResult:
     )
     repo.update_partition_counts(conn, run_id)
     result = WindowResult(window.id, status, expected, rows, loaded, error)
-    log.info("backfill_window", **result.to_json())
+    log.info("backfill_window", part=part, **result.to_json())
     return result
 
 
 def claim_windows(
     run: Run,
     store: BronzeStore,
-    pages_of: Callable[[WindowPlan, str | None, int], Iterator[Any]],
+    pages_of: PagesOf,
     *,
     run_date: date,
     only: str | None = None,
@@ -261,35 +356,3 @@ def reopen_windows(conn: psycopg.Connection[Any], run_id: str) -> int:
             return cur.rowcount
     except psycopg.Error as exc:
         raise DatabaseError(f"cannot reopen the windows of {run_id}: {exc}") from exc
-
-
-def finish_backfill(run: Run) -> dict[str, Any]:
-    """Close the backfill in the ledger: its summary, complete only if every window is."""
-    windows = windows_of(run.conn, run.run_id)
-    parts = repo.update_partition_counts(run.conn, run.run_id)
-    by_part = {p["part"]: p for p in parts}
-    states: dict[str, int] = {}
-    short: list[dict[str, Any]] = []
-    for window, status in windows:
-        states[status] = states.get(status, 0) + 1
-        got = by_part.get(window.part, {})
-        if status != "complete":
-            short.append(
-                {
-                    "window": window.id,
-                    "status": status,
-                    "expected": int(got.get("api_total") or 0),
-                    "rows": int(got.get("fetched") or 0),
-                }
-            )
-    complete = bool(windows) and states.get("complete", 0) == len(windows)
-    totals_ok = complete and not run.notes.errors
-    summary = run.summary(
-        "succeeded" if totals_ok else "failed",
-        windows=len(windows),
-        window_status=dict(sorted(states.items())),
-        expected_rows=sum(int(p.get("api_total") or 0) for p in parts),
-    )
-    if short:
-        summary["under_collection"] = short[:50]
-    return run.close(summary, complete=complete)

@@ -20,15 +20,16 @@ import structlog
 
 from tasman_etl.errors import TasmanError
 from tasman_etl.runner.pages import Package, PageSource, make_record, page_key
-from tasman_etl.runner.windows import PART_PREFIX
+from tasman_etl.runner.windows import TEXT_PART_PREFIX
 from tasman_etl.storage.bronze import BronzeKey, BronzeStore, read_envelope
 from tasman_etl.transform import dump_json
 
-__all__ = ["ENDPOINT", "Chain", "chain_packages", "resume_point"]
+__all__ = ["ENDPOINT", "TEXT_ENDPOINT", "Chain", "chain_packages", "resume_point"]
 
 log = structlog.get_logger(__name__)
 
 ENDPOINT = "/api/historicjoa"
+TEXT_ENDPOINT = "/api/historicjoa/announcementtext"
 _PREFETCH = 2
 """Pages fetched ahead of the engine (a token chain is read one page after another)."""
 
@@ -79,7 +80,15 @@ def resume_point(
 def chain_packages(
     pages: Iterator[Any], chain: Chain, run_id: str, part: str, stop: threading.Event
 ) -> Iterator[Package]:
-    """The pages of a token chain, fetched one after another on a thread, as packages."""
+    """The pages of a token chain, fetched one after another on a thread, as packages.
+
+    `part` says which chain: a window's records (``historic.…``) or its AnnouncementText
+    records (``historic-text.…``); the ledger source and the bronze notes say so too.
+    """
+    texts = part.startswith(TEXT_PART_PREFIX)
+    endpoint = TEXT_ENDPOINT if texts else ENDPOINT
+    what = "Historic JOA AnnouncementText" if texts else "Historic JOA"
+    window = part.split(".", 1)[-1]
     box: queue.Queue[Any] = queue.Queue(maxsize=_PREFETCH)
     end = object()
 
@@ -118,14 +127,14 @@ def chain_packages(
         key = page_key(page.number, part)
         query = urlsplit(page.url)
         body = page.body
-        notes = f"Historic JOA page {page.number} of window {part[len(PART_PREFIX) :]}"
+        notes = f"{what} page {page.number} of window {window}"
         if page.no_content:  # the text `204 No Content`: bronze holds JSON objects only
             body = dump_json(page.payload).encode()
             notes += f"; the API answered with the text {page.body[:40]!r} (no rows)"
         src = PageSource(
             page=page.number,
             part=part,
-            endpoint=query.path or ENDPOINT,
+            endpoint=query.path or endpoint,
             params=dict(parse_qsl(query.query, keep_blank_values=True)),
             sent_at=page.sent_at,
             received_at=page.received_at,
@@ -133,10 +142,10 @@ def chain_packages(
             headers=dict(page.headers),
             payload_bytes=body,
             payload=page.payload,
-            source=ENDPOINT,
+            source=endpoint,
             notes=notes,
         )
-        record = make_record(run_id, key, page.number, part=part, source=ENDPOINT)
+        record = make_record(run_id, key, page.number, part=part, source=endpoint)
         pkg = Package(record=record, seen_at=page.received_at, src=src)
         pkg.phases["fetch"] = max(0.0, (page.received_at - page.sent_at).total_seconds())
         yield pkg

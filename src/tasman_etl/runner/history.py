@@ -1,6 +1,8 @@
 """The `backfill` command's modes, composed from windows, the page engine and the ledger.
 
-- plan (``--plan``): probe the windows, record the run and its windows, print the plan;
+- plan (``--plan``): probe the windows, record the run and its windows (and, with
+  ``--texts``, a texts chain per window: kept in the ledger, so every later mode does texts
+  too without the flag), print the plan;
 - one unit (``--window ID`` or ``--claim``): read one window, or take windows until none
   is left, under an existing run;
 - finish (``--finish``): close the run with its summary;
@@ -12,7 +14,7 @@ from __future__ import annotations
 
 import json
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -24,10 +26,11 @@ from tasman_etl.db import repository as repo
 from tasman_etl.errors import ConfigError, StorageError
 from tasman_etl.runner.backfill import (
     COMMAND,
+    PagesOf,
     WindowResult,
     backfill_params,
     claim_windows,
-    finish_backfill,
+    part_statuses,
     record_backfill,
     reopen_windows,
     windows_of,
@@ -36,6 +39,8 @@ from tasman_etl.runner.fanout import page_progress, start_workers, wait_workers
 from tasman_etl.runner.lifecycle import Run
 from tasman_etl.runner.pages import new_run_id
 from tasman_etl.runner.windows import (
+    PART_PREFIX,
+    TEXT_PART_PREFIX,
     WINDOW_MAX_ROWS,
     WindowPlan,
     month_ranges,
@@ -44,9 +49,8 @@ from tasman_etl.runner.windows import (
 )
 from tasman_etl.storage.bronze import BronzeStore
 
-__all__ = ["BackfillOptions", "Outcome", "execute_backfill", "write_plan"]
+__all__ = ["BackfillOptions", "Outcome", "execute_backfill", "finish_backfill", "write_plan"]
 
-PagesOf = Callable[[WindowPlan, str | None, int], Iterator[Any]]
 Probe = Callable[[date, date], tuple[int, int]]
 
 
@@ -67,10 +71,17 @@ class BackfillOptions:
     workers: int = 1
     concurrency: int = 4
     max_rows: int = WINDOW_MAX_ROWS
+    texts: bool = False
+    """Also read each window's AnnouncementText pages (chosen when the run is planned)."""
 
     def check(self) -> None:
         """ConfigError (exit 2) for options that do not go together."""
         unit = self.window is not None or self.claim or self.finish
+        if self.texts and (unit or self.resume):
+            raise ConfigError(
+                "--texts is chosen when a backfill is planned; --window, --claim, --finish "
+                "and --resume follow the run's choice (kept in the ledger)"
+            )
         if sum([self.plan, self.window is not None, self.claim, self.finish]) > 1:
             raise ConfigError("use only one of --plan, --window, --claim, --finish")
         if unit and not self.run_id:
@@ -142,9 +153,9 @@ def _plan(
     )
     if stop.is_set():
         raise KeyboardInterrupt
-    params = backfill_params(opts.start, opts.end, opts.agencies, opts.series)
+    params = backfill_params(opts.start, opts.end, opts.agencies, opts.series, opts.texts)
     with Run(conn, run_id, command=COMMAND, params=params, stop=stop) as run:
-        record_backfill(run, windows)
+        record_backfill(run, windows, texts=opts.texts)
     return run_id, windows
 
 
@@ -171,7 +182,7 @@ def execute_backfill(
         listed = [w.to_json() for w in windows]
         if plan_out is not None:
             plan_out(listed)
-        return Outcome({"run_id": run_id, "windows": listed}, 0)
+        return Outcome({"run_id": run_id, "texts": opts.texts, "windows": listed}, 0)
 
     if opts.window is not None or opts.claim or opts.finish:
         assert opts.run_id is not None
@@ -221,3 +232,48 @@ def execute_backfill(
             wait_workers(procs, stop=stop, poll=poll, progress=progress)
         summary = finish_backfill(run)
     return Outcome(summary, 0 if summary["status"] == "succeeded" else 1)
+
+
+def finish_backfill(run: Run) -> dict[str, Any]:
+    """Close the backfill in the ledger: its summary, complete only if every window is.
+
+    `under_collection` lists each chain not complete (a texts chain with ``"texts": true``).
+    """
+    windows = windows_of(run.conn, run.run_id)
+    statuses = part_statuses(run.conn, run.run_id)
+    parts = repo.update_partition_counts(run.conn, run.run_id)
+    by_part = {p["part"]: p for p in parts}
+    states: dict[str, int] = {}
+    short: list[dict[str, Any]] = []
+    for window, status in windows:
+        states[status] = states.get(status, 0) + 1
+        for part in (window.part, window.text_part):
+            if part not in statuses or statuses[part] == "complete":
+                continue
+            got = by_part.get(part, {})
+            entry = {
+                "window": window.id,
+                "status": statuses[part],
+                "expected": int(got.get("api_total") or 0),
+                "rows": int(got.get("fetched") or 0),
+            }
+            short.append({**entry, "texts": True} if part == window.text_part else entry)
+    complete = bool(windows) and states.get("complete", 0) == len(windows)
+    totals_ok = complete and not run.notes.errors
+    extra: dict[str, Any] = {}
+    text_parts = [p for p in parts if str(p["part"]).startswith(TEXT_PART_PREFIX)]
+    if text_parts:
+        extra["expected_texts"] = sum(int(p.get("api_total") or 0) for p in text_parts)
+        extra["texts"] = sum(int(p.get("fetched") or 0) for p in text_parts)
+    summary = run.summary(
+        "succeeded" if totals_ok else "failed",
+        windows=len(windows),
+        window_status=dict(sorted(states.items())),
+        expected_rows=sum(
+            int(p.get("api_total") or 0) for p in parts if str(p["part"]).startswith(PART_PREFIX)
+        ),
+        **extra,
+    )
+    if short:
+        summary["under_collection"] = short[:50]
+    return run.close(summary, complete=complete)

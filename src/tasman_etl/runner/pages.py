@@ -32,6 +32,7 @@ from tasman_etl.historic import (
     mark_historic,
     transform_historic_item,
 )
+from tasman_etl.historic_text import is_text_page, transform_text_page
 from tasman_etl.runner.connections import SideConn
 from tasman_etl.storage.bronze import (
     BronzeKey,
@@ -137,6 +138,8 @@ class Package:
     stored: BronzeKey | None = None
     """Where the page is in bronze once captured or read back (to prepare it again)."""
     payload: Mapping[str, Any] | None = None
+    endpoint: str | None = None
+    """The request's endpoint (from the source or the bronze envelope), to tell pages apart."""
     attempts: int = 1
     nbytes: int = 0
     rows: PageRows | None = None
@@ -269,7 +272,7 @@ class Stages:
         self.store.put(key, body, payload_sha256=sha)
         pkg.stored = key
         pkg.record = _with(pkg.record, bronze_key=key.path, sha256=sha)
-        pkg.payload = src.payload
+        pkg.payload, pkg.endpoint = src.payload, src.endpoint
         pkg.nbytes = len(src.payload_bytes)
         if self.note_captures:
             self.side.note_capture(pkg.record)
@@ -302,6 +305,8 @@ class Stages:
         pkg.record = _with(pkg.record, sha256=claimed, fetched_at=seen)
         pkg.seen_at = seen
         pkg.payload = payload
+        endpoint = envelope.request.get("endpoint")
+        pkg.endpoint = endpoint if isinstance(endpoint, str) else None
         pkg.stored = key
         pkg.nbytes = envelope.size or len(raw)
         pkg.time("bronze", started)
@@ -314,6 +319,11 @@ class Stages:
             items = historic_items(payload) if historic else search_items(payload)
         except ValueError as exc:
             pkg.rejected = f"{pkg.record.source}: {exc}"
+            return
+        part = pkg.record.part or (pkg.stored.part if pkg.stored is not None else None)
+        if historic and is_text_page(pkg.endpoint, part, payload):
+            pkg.rows = transform_text_page(items)  # AnnouncementText: never read as records
+            pkg.time("parse", started)
             return
         unknown: Counter[str] = Counter()
         if historic:  # a Historic JOA page (backfill): same rows, its own item model

@@ -19,9 +19,11 @@ from datetime import date, timedelta
 from typing import Any
 
 from tasman_etl.errors import ConfigError
+from tasman_etl.historic_text import TEXT_PART_PREFIX
 
 __all__ = [
     "PART_PREFIX",
+    "TEXT_PART_PREFIX",
     "WINDOW_MAX_ROWS",
     "Probe",
     "WindowPlan",
@@ -102,6 +104,11 @@ class WindowPlan:
     def part(self) -> str:
         """The ledger partition and bronze ``part=`` of the window."""
         return PART_PREFIX + self.id
+
+    @property
+    def text_part(self) -> str:
+        """The ledger partition and bronze ``part=`` of the window's AnnouncementText pages."""
+        return TEXT_PART_PREFIX + self.id
 
     @property
     def pages(self) -> int:

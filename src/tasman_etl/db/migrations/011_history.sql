@@ -8,6 +8,12 @@
 --                        the search item: a posting seen by both APIs is one job row with
 --                        both raw items. `closed_on` is what the historic status and dates
 --                        say about when the announcement stopped being open.
+-- job_historic_text      the AnnouncementText record of a job (`backfill --texts`), exactly
+--                        as received: its long texts. For a job only history has they also
+--                        fill job_details (qualification summary, education, requirements,
+--                        evaluations, how to apply, what to expect next, required documents,
+--                        other information, major duties); a searched job's stay the
+--                        search's.
 -- ingest_partition.status
 --                        a backfill window's state: pending, running, complete, short
 --                        (rows < totalCount: under-collection, reported) or failed. NULL for
@@ -31,6 +37,15 @@ CREATE TABLE job_historic (
 );
 ALTER TABLE job_historic ALTER COLUMN raw_json SET STORAGE EXTERNAL;
 
+CREATE TABLE job_historic_text (
+    control_number text PRIMARY KEY REFERENCES job (control_number) ON DELETE CASCADE,
+    raw_json       jsonb NOT NULL,          -- the AnnouncementText record exactly as received
+    content_hash   text NOT NULL,
+    first_seen_at  timestamptz NOT NULL,
+    updated_at     timestamptz NOT NULL,    -- when the stored record last changed
+    ingest_run_id  text NOT NULL            -- the run that last wrote the record
+);
+
 ALTER TABLE ingest_partition
     ADD COLUMN status text
         CONSTRAINT ingest_partition_status_known
@@ -40,6 +55,8 @@ ALTER TABLE ingest_partition
 
 ALTER TABLE job_historic OWNER TO tasman_owner;
 GRANT SELECT, INSERT, UPDATE, DELETE ON job_historic TO tasman_loader;
+ALTER TABLE job_historic_text OWNER TO tasman_owner;
+GRANT SELECT, INSERT, UPDATE, DELETE ON job_historic_text TO tasman_loader;
 
 CREATE VIEW gold.vw_history_monthly AS
 SELECT date_trunc('month', j.publication_start_date)::date AS month,

@@ -863,7 +863,7 @@ def backfill(
                 return int(page.total_count or 0), max(1, len(page.records) or 1000)
 
             def pages_of(w: Any, start_url: str | None, number: int, text: bool) -> Iterator[Any]:
-                query = HistoricQuery(w.start, w.end, opts.agencies, opts.series)
+                query = HistoricQuery(w.start, w.end, w.agencies, w.series)  # the run's filters
                 return client.pages(query, text=text, start_url=start_url, start_number=number)
 
             outcome = execute_backfill(

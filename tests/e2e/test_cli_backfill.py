@@ -712,3 +712,100 @@ def test_a_plan_with_texts_makes_each_window_unit_read_its_texts(
     assert summary["status"] == "succeeded" and summary["texts"] == len(texts)
     _assert_exact(migrated_db_url, truth)
     _assert_texts_exact(migrated_db_url, texts)
+
+
+def test_a_page_served_twice_never_makes_a_short_window_look_complete(
+    cli: CLI, migrated_db_url: str, tmp_path: Path
+) -> None:
+    # The API repeats a continuation token (a page comes twice) and leaves rows out: the
+    # rows are counted by distinct control number, so the window is still short.
+    months = ("2019-03",)
+    with _sim(
+        historic_jobs=4_000, historic_shortfall_months=months, historic_repeat_token=True
+    ) as sim:
+        params = {"StartPositionOpenDate": "2019-03-01", "EndPositionOpenDate": "2019-03-31"}
+        served = sim.historic_records(params, as_served=True)
+        full = sim.historic_count(params)
+        env = _env(migrated_db_url, tmp_path)
+        result = cli(
+            "backfill",
+            "--from",
+            "2019-03-01",
+            "--to",
+            "2019-04-30",
+            "--api-base",
+            sim.base_url,
+            "--run-id",
+            "bf-twice",
+            env=env,
+        )
+        assert result.returncode == 1, result.stderr[-2000:]
+        summary = last_json(result.stdout)
+        assert summary["window_status"] == {"complete": 1, "short": 1}
+        assert summary["under_collection"] == [
+            {"window": "2019-03", "status": "short", "expected": full, "rows": len(served)}
+        ]
+        # One window again, as an orchestrator retries it: read from its first page, still
+        # short (exit 1, not a usage error), nothing loaded twice.
+        again = cli(
+            "backfill",
+            "--run-id",
+            "bf-twice",
+            "--window",
+            "2019-03",
+            "--api-base",
+            sim.base_url,
+            env=env,
+        )
+    assert again.returncode == 1, again.stderr[-2000:]
+    out = json.loads(again.stdout)
+    assert (out["window"], out["status"], out["rows"], out["expected"]) == (
+        "2019-03",
+        "short",
+        len(served),
+        full,
+    )
+    with psycopg.connect(migrated_db_url) as conn:
+        cns = conn.execute(
+            "SELECT count(*), count(DISTINCT control_number) FROM job_historic"
+        ).fetchone()
+    assert cns is not None and cns[0] == cns[1]
+
+
+def test_the_runs_filters_apply_in_every_process(
+    cli: CLI, migrated_db_url: str, tmp_path: Path
+) -> None:
+    with _sim(historic_jobs=3_000) as sim:
+        start, end = _ten_years(sim)
+        everything = _truth(sim, start, end)
+        agency = str(next(iter(everything.values()))["hiringAgencyCode"])
+        wanted = {
+            str(r["usajobsControlNumber"])
+            for r in sim.historic_records(
+                {
+                    "StartPositionOpenDate": start,
+                    "EndPositionOpenDate": end,
+                    "HiringAgencyCodes": agency,
+                }
+            )
+        }
+        env = _env(migrated_db_url, tmp_path)
+        done = cli(
+            "backfill",
+            "--from",
+            start,
+            "--to",
+            end,
+            "--agency",
+            agency,
+            "--workers",
+            "3",
+            "--api-base",
+            sim.base_url,
+            env=env,
+        )
+        refused = cli("backfill", "--resume", "x", "--agency", agency, env=env)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert 0 < len(wanted) < len(everything)
+    assert set(_stored(migrated_db_url)) == wanted
+    assert refused.returncode == 2 and "chosen when a backfill is planned" in refused.stderr

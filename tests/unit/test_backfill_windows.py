@@ -93,7 +93,7 @@ def test_a_single_day_over_the_limit_is_kept_whole() -> None:
 
 
 def test_a_window_round_trips_through_the_ledger_form() -> None:
-    w = WindowPlan(date(2019, 3, 1), date(2019, 3, 31), 2_345, 1000)
+    w = WindowPlan(date(2019, 3, 1), date(2019, 3, 31), 2_345, 1000, ("VA",), ("2210",))
     data = w.to_json()
     assert data == {
         "id": "2019-03",
@@ -101,8 +101,11 @@ def test_a_window_round_trips_through_the_ledger_form() -> None:
         "to": "2019-03-31",
         "expected": 2_345,
         "pages": 3,
+        "agencies": ["VA"],
+        "series": ["2210"],
     }
     back = WindowPlan.from_json(data)
     assert (back.start, back.end, back.expected, back.pages) == (w.start, w.end, 2_345, 3)
+    assert (back.agencies, back.series) == (("VA",), ("2210",))
     assert w.part == PART_PREFIX + "2019-03"
     assert WindowPlan(date(2019, 3, 1), date(2019, 3, 31), 0).pages == 1

@@ -14,6 +14,7 @@ quarantine keep text COPY.
 
 from __future__ import annotations
 
+import time
 import weakref
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
@@ -21,6 +22,7 @@ from datetime import datetime
 from typing import Any
 
 import psycopg
+import structlog
 from psycopg import pq, sql
 from psycopg.adapt import Dumper
 from psycopg.rows import dict_row
@@ -60,6 +62,8 @@ __all__ = [
 ]
 
 Conn = psycopg.Connection[Any]
+
+log = structlog.get_logger(__name__)
 
 # Child tables, the PageRows attribute holding their rows, and the row layout
 # (control_number first; replaced by job_id on COPY).
@@ -351,7 +355,7 @@ def load_page_rows(
     """
     extra = extra_ledger or {}
     try:
-        return _load_page(conn, rows, record, seen_at, extra)
+        return _load_page_retrying(conn, rows, record, seen_at, extra)
     except psycopg.Error as exc:
         if not _refused_for_an_item(conn, exc):
             raise DatabaseError(_load_failed(record, exc)) from exc
@@ -364,6 +368,36 @@ def load_page_rows(
         return _load_page(conn, rows, record, seen_at, extra)
     except psycopg.Error as exc:
         raise DatabaseError(_load_failed(record, exc)) from exc
+
+
+_CONFLICT_ATTEMPTS = 4
+"""Tries of a page whose transaction lost to another one (deadlock, serialization)."""
+
+
+def _load_page_retrying(
+    conn: Conn, rows: PageRows, record: PageRecord, seen_at: datetime, extra: Mapping[str, Any]
+) -> LoadCounts:
+    """`_load_page`, tried again when PostgreSQL ended it to break a deadlock.
+
+    Each statement locks jobs in control-number order, but a page takes its locks over
+    several statements (changed jobs, then unchanged ones; history's upsert, then its
+    inactive marks), so two loads of overlapping pages can still wait on each other. The
+    loser's transaction was rolled back whole: loading it again is safe.
+    """
+    for attempt in range(1, _CONFLICT_ATTEMPTS + 1):
+        try:
+            return _load_page(conn, rows, record, seen_at, extra)
+        except (psycopg.errors.DeadlockDetected, psycopg.errors.SerializationFailure) as exc:
+            if attempt == _CONFLICT_ATTEMPTS or conn.closed or conn.broken:
+                raise
+            log.warning(
+                "page_load_conflict_retried",
+                page_key=record.page_key,
+                attempt=attempt,
+                sqlstate=exc.sqlstate,
+            )
+            time.sleep(0.05 * attempt)
+    raise AssertionError("unreachable")  # pragma: no cover
 
 
 def _load_failed(record: PageRecord, exc: psycopg.Error) -> str:

@@ -15,6 +15,7 @@ only when both are (`worst` of the two statuses).
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -216,7 +217,9 @@ def collect_window(
         records.status = worst([records.status, text.status])
         return records
     finally:
-        _unlock(conn, run_id, window.part)
+        # After a reconnect the lock went with the old session; unlocking it is best effort.
+        with contextlib.suppress(psycopg.Error):
+            _unlock(conn, run_id, window.part)
 
 
 def _read_chain(
@@ -242,12 +245,13 @@ def _read_chain(
         (run_id, part),
     )
     start_url, number = resume_point(conn, store, run_id, part)
-    if start_url != "":
-        stages = run.stages(store, run_date, None, note_captures=True)
-        source = chain_packages(
-            pages_of(window, start_url, number, texts), chain, run_id, part, run.stop
-        )
-        run.pump(source, stages.prepare, workers=2)
+    if start_url == "":  # the chain had ended (short, or stopped at its end): read it again
+        start_url, number = None, 1
+    stages = run.stages(store, run_date, None, note_captures=True)
+    source = chain_packages(
+        pages_of(window, start_url, number, texts), chain, run_id, part, run.stop
+    )
+    run.pump(source, stages.prepare, workers=2)
     return _settle(run, window, part, chain)
 
 
@@ -256,20 +260,29 @@ def _settle(
 ) -> WindowResult:
     """Compare the chain's rows with its `totalCount`; record its status (unless `recorded`)."""
     conn, run_id = run.conn, run.run_id
+    # Rows are distinct control numbers (plus the items quarantined), not the sum of page
+    # sizes: a page served twice (a token the API repeats) must not make a window look full.
+    # Text pages record no control numbers: their items are counted.
     row = conn.execute(
         "SELECT coalesce(sum(items) FILTER (WHERE status = 'loaded'), 0),"
         " count(*) FILTER (WHERE status = 'loaded'),"
         " count(*) FILTER (WHERE status IN ('failed', 'held')),"
         " max(page) FILTER (WHERE status = 'loaded'),"
-        " (SELECT api_total FROM ingest_partition WHERE run_id = %s AND part = %s)"
-        " FROM ingest_page WHERE run_id = %s AND part = %s",
-        (run_id, part, run_id, part),
+        " (SELECT api_total FROM ingest_partition WHERE run_id = %(run)s AND part = %(part)s),"
+        " (SELECT count(DISTINCT cn) FROM ingest_page q, unnest(q.control_numbers) AS cn"
+        "   WHERE q.run_id = %(run)s AND q.part = %(part)s AND q.status = 'loaded'),"
+        " coalesce(sum(quarantined) FILTER (WHERE status = 'loaded'), 0)"
+        " FROM ingest_page WHERE run_id = %(run)s AND part = %(part)s",
+        {"run": run_id, "part": part},
     ).fetchone()
     assert row is not None
-    rows, loaded, failed, last, total = (int(v or 0) for v in row)
+    items, loaded, failed, last, total, distinct, quarantined = (int(v or 0) for v in row)
+    rows = items if part.startswith(TEXT_PART_PREFIX) else distinct + quarantined
     if recorded is not None:
         return WindowResult(window.id, recorded, total, rows, loaded)
-    expected = chain.total if chain.total is not None else window.expected
+    # The chain's own totalCount, else the largest one recorded (a resumed chain that had
+    # ended fetched nothing this time).
+    expected = chain.total if chain.total is not None else max(total, window.expected)
     error: str | None = None
     if run.stop.is_set():
         status, error = "stopped", "stopped before the window was read to its end"
@@ -344,14 +357,20 @@ def claim_windows(
     return results
 
 
-def reopen_windows(conn: psycopg.Connection[Any], run_id: str) -> int:
-    """`--resume`: windows that failed or fell short are tried again; returns how many."""
+def reopen_windows(conn: psycopg.Connection[Any], run_id: str, *, window: str | None = None) -> int:
+    """Windows (all, or one) that failed or fell short are to be read again; how many.
+
+    `--resume` reopens every one; `--window ID` its own. A chain that had ended is read
+    again from its first page (`_read_chain`): the API may answer in full this time.
+    """
+    parts = None if window is None else [PART_PREFIX + window, TEXT_PART_PREFIX + window]
     try:
         with conn.transaction():
             cur = conn.execute(
                 "UPDATE ingest_partition SET status = 'pending', error = NULL "
-                "WHERE run_id = %s AND status IN ('failed', 'short')",
-                (run_id,),
+                "WHERE run_id = %s AND status IN ('failed', 'short')"
+                " AND (%s::text[] IS NULL OR part = ANY(%s::text[]))",
+                (run_id, parts, parts),
             )
             return cur.rowcount
     except psycopg.Error as exc:

@@ -15,7 +15,7 @@ from __future__ import annotations
 import json
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -81,6 +81,11 @@ class BackfillOptions:
             raise ConfigError(
                 "--texts is chosen when a backfill is planned; --window, --claim, --finish "
                 "and --resume follow the run's choice (kept in the ledger)"
+            )
+        if (self.agencies or self.series) and (unit or self.resume):
+            raise ConfigError(
+                "--agency and --series are chosen when a backfill is planned; --window, "
+                "--claim, --finish and --resume read them from the run (kept in the ledger)"
             )
         if sum([self.plan, self.window is not None, self.claim, self.finish]) > 1:
             raise ConfigError("use only one of --plan, --window, --claim, --finish")
@@ -153,6 +158,8 @@ def _plan(
     )
     if stop.is_set():
         raise KeyboardInterrupt
+    # The filters travel with each window, so every process that reads it applies them.
+    windows = [replace(w, agencies=opts.agencies, series=opts.series) for w in windows]
     params = backfill_params(opts.start, opts.end, opts.agencies, opts.series, opts.texts)
     with Run(conn, run_id, command=COMMAND, params=params, stop=stop) as run:
         record_backfill(run, windows, texts=opts.texts)
@@ -191,6 +198,8 @@ def execute_backfill(
         known = {w.id for w, _ in windows_of(conn, run_id)}
         if opts.window is not None and opts.window not in known:
             raise ConfigError(f"run {run_id} has no window {opts.window!r}")
+        if opts.window is not None:  # a retry of a window that failed or fell short
+            reopen_windows(conn, run_id, window=opts.window)
         with Run(conn, run_id, command=COMMAND, stop=stop) as run:
             if opts.finish:
                 summary = finish_backfill(run)
@@ -200,7 +209,11 @@ def execute_backfill(
             status = dict((w.id, s) for w, s in windows_of(conn, run_id)).get(opts.window)
             if status == "complete":
                 return Outcome({"run_id": run_id, "window": opts.window, "status": status}, 0)
-            raise ConfigError(f"window {opts.window} of {run_id} is being read by another process")
+            # Another process holds it: not a usage error, try again later (exit 1).
+            busy = f"window {opts.window} of {run_id} is being read by another process"
+            return Outcome(
+                {"run_id": run_id, "window": opts.window, "status": "busy", "error": busy}, 1
+            )
         listed = [r.to_json() for r in results]
         out = listed[0] if opts.window is not None and listed else {"windows": listed}
         return Outcome({"run_id": run_id, **out}, _unit_code(results))
@@ -228,6 +241,9 @@ def execute_backfill(
             run.progress = lambda _done, _total, label: progress(*poll(), label)
         try:
             claim_windows(run, store, pages_of, run_date=run_date)
+        except BaseException:
+            stop.set()  # the workers are told to stop, not waited for to the end
+            raise
         finally:
             wait_workers(procs, stop=stop, poll=poll, progress=progress)
         summary = finish_backfill(run)
@@ -255,7 +271,8 @@ def finish_backfill(run: Run) -> dict[str, Any]:
                 "window": window.id,
                 "status": statuses[part],
                 "expected": int(got.get("api_total") or 0),
-                "rows": int(got.get("fetched") or 0),
+                # records: distinct control numbers (+ quarantined); texts: items
+                "rows": int(got.get("fetched" if part == window.text_part else "unique_rows") or 0),
             }
             short.append({**entry, "texts": True} if part == window.text_part else entry)
     complete = bool(windows) and states.get("complete", 0) == len(windows)

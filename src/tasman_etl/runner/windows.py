@@ -94,6 +94,10 @@ class WindowPlan:
     expected: int
     """`totalCount` when planned."""
     page_size: int = 1000
+    agencies: tuple[str, ...] = ()
+    """The run's hiring agency filter (every process reading the window applies it)."""
+    series: tuple[str, ...] = ()
+    """The run's occupational series filter."""
 
     @property
     def id(self) -> str:
@@ -123,6 +127,8 @@ class WindowPlan:
             "to": self.end.isoformat(),
             "expected": self.expected,
             "pages": self.pages,
+            "agencies": list(self.agencies),
+            "series": list(self.series),
         }
 
     @classmethod
@@ -136,6 +142,8 @@ class WindowPlan:
             date.fromisoformat(str(data["to"])),
             expected,
             max(1, size),
+            tuple(str(a) for a in data.get("agencies") or ()),
+            tuple(str(x) for x in data.get("series") or ()),
         )
 
 

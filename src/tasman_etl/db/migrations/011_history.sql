@@ -59,7 +59,7 @@ ALTER TABLE job_historic_text OWNER TO tasman_owner;
 GRANT SELECT, INSERT, UPDATE, DELETE ON job_historic_text TO tasman_loader;
 
 CREATE VIEW gold.vw_history_monthly AS
-SELECT date_trunc('month', j.publication_start_date)::date AS month,
+SELECT date_trunc('month', j.publication_start_date AT TIME ZONE 'UTC')::date AS month,
        coalesce(j.organization_name, '(unknown)') AS agency,
        coalesce(c.code, '(none)') AS series,
        count(*) AS postings,

@@ -395,7 +395,10 @@
       var rest = document.createElement("p"); rest.textContent = names.slice(12).join("; ");
       more.appendChild(rest); locs.appendChild(more);
     }
-    $("card-apply").href = job[APPLY];
+    // Only an https link from the data; anything else (javascript:, data:) is never a href.
+    var link = String(job[APPLY] || "");
+    $("card-apply").href = /^https:\/\//i.test(link)
+      ? link : "https://www.usajobs.gov/job/" + encodeURIComponent(job[CN]);
     $("card-series").textContent = "…"; $("card-summary").textContent = "Loading…";
     card.hidden = false;
     card.focus();

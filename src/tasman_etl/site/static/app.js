@@ -396,9 +396,9 @@
       more.appendChild(rest); locs.appendChild(more);
     }
     // Only an https link from the data; anything else (javascript:, data:) is never a href.
-    var link = String(job[APPLY] || "");
-    $("card-apply").href = /^https:\/\//i.test(link)
-      ? link : "https://www.usajobs.gov/job/" + encodeURIComponent(job[CN]);
+    var link = String(job[APPLY] || ""), apply = $("card-apply");
+    apply.hidden = !/^https:\/\//i.test(link);
+    if (apply.hidden) { apply.removeAttribute("href"); } else { apply.href = link; }
     $("card-series").textContent = "…"; $("card-summary").textContent = "Loading…";
     card.hidden = false;
     card.focus();

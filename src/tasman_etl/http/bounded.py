@@ -44,6 +44,7 @@ __all__ = [
     "Stopped",
     "bounded_get",
     "guarded_transport",
+    "json_client",
 ]
 
 DEFAULT_MAX_BODY_BYTES = 128 * 1024 * 1024
@@ -205,6 +206,23 @@ class _GuardedBackend(httpcore.NetworkBackend):
 
     def sleep(self, seconds: float) -> None:
         self._inner.sleep(seconds)
+
+
+def json_client(
+    headers: dict[str, str], timeout_s: float, transport: httpx.BaseTransport | None = None
+) -> httpx.Client:
+    """The HTTP client every USAJOBS client uses: no redirects, the guarded transport.
+
+    `headers` are the request headers (User-Agent, Accept, Accept-Encoding limited to what the
+    body cap can decode in bounded steps, and any credential); `transport` replaces the
+    guarded one in tests.
+    """
+    return httpx.Client(
+        headers=headers,
+        timeout=httpx.Timeout(timeout_s),
+        transport=transport if transport is not None else guarded_transport(),
+        follow_redirects=False,
+    )
 
 
 def guarded_transport() -> httpx.HTTPTransport:

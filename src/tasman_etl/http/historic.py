@@ -38,7 +38,7 @@ from tasman_etl.http.bounded import (
     Bounds,
     Stopped,
     bounded_get,
-    guarded_transport,
+    json_client,
 )
 from tasman_etl.http.usajobs import (
     DEADLINE_FACTOR,
@@ -201,15 +201,14 @@ class HistoricClient:
             max_body_bytes=max_body_bytes,
             stop=stop,
         )
-        self._http = httpx.Client(
-            headers={
+        self._http = json_client(
+            {
                 "User-Agent": user_agent or f"tasman-etl/{__version__}",
                 "Accept": "application/json",
                 "Accept-Encoding": "gzip, deflate",
             },
-            timeout=httpx.Timeout(timeout),
-            transport=transport if transport is not None else guarded_transport(),
-            follow_redirects=False,
+            timeout,
+            transport,
         )
         self._retrier = Retrier(
             max_attempts=max_attempts,

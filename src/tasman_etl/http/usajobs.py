@@ -57,7 +57,7 @@ from tasman_etl.http.bounded import (
     Bounds,
     Stopped,
     bounded_get,
-    guarded_transport,
+    json_client,
 )
 from tasman_etl.http.partition import (
     CAP,
@@ -739,12 +739,7 @@ class UsajobsClient:
         }
         if key:
             headers["Authorization-Key"] = key
-        self._http = httpx.Client(
-            headers=headers,
-            timeout=httpx.Timeout(config.timeout_s),
-            transport=transport if transport is not None else guarded_transport(),
-            follow_redirects=False,
-        )
+        self._http = json_client(headers, config.timeout_s, transport)
         self._limiter = RateLimiter(config.requests_per_second, clock=clock, sleep=sleep)
         self._retrier = Retrier(
             max_attempts=config.max_attempts,

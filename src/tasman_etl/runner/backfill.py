@@ -307,13 +307,13 @@ def _settle(
             "WHERE run_id = %s AND part = %s AND status = 'pending' AND page > %s",
             (run_id, part, last),
         )
+    # This part's counts only (`update_partition_counts` rescans the whole run: once, at finish).
     _execute(
         conn,
-        "UPDATE ingest_partition SET status = %s, error = %s, api_total = %s,"
-        " finished_at = now() WHERE run_id = %s AND part = %s",
-        ("running" if status == "stopped" else status, error, expected, run_id, part),
+        "UPDATE ingest_partition SET status = %s, error = %s, api_total = %s, fetched = %s,"
+        " unique_rows = %s, finished_at = now() WHERE run_id = %s AND part = %s",
+        ("running" if status == "stopped" else status, error, expected, items, rows, run_id, part),
     )
-    repo.update_partition_counts(conn, run_id)
     result = WindowResult(window.id, status, expected, rows, loaded, error)
     log.info("backfill_window", part=part, **result.to_json())
     return result

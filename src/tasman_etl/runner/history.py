@@ -221,11 +221,10 @@ def execute_backfill(
     if opts.resume:
         run_id = opts.resume
         run_date = _run_date(conn, run_id)
-        reopened = reopen_windows(conn, run_id)
+        reopen_windows(conn, run_id)
         windows = [w for w, _ in windows_of(conn, run_id)]
         if not windows:
             raise ConfigError(f"run {run_id} has no windows to resume")
-        del reopened
     else:
         run_id, windows = _plan(conn, opts, probe, stop)
         run_date = _run_date(conn, run_id)

@@ -116,6 +116,21 @@ def test_ten_year_backfill_of_50000_postings_loads_each_exactly_once(
     assert complete == (True, "succeeded")
 
 
+def _wait_for_workers_to_stop(db_url: str) -> None:
+    """Until no process holds a window's lock: its workers stop on their parent's death."""
+    deadline = time.monotonic() + 60
+    with psycopg.connect(db_url, autocommit=True) as conn:
+        while True:
+            row = conn.execute(
+                "SELECT count(*) FROM pg_locks l JOIN pg_database d ON d.oid = l.database "
+                "WHERE l.locktype = 'advisory' AND d.datname = current_database()"
+            ).fetchone()
+            if row == (0,):
+                return
+            assert time.monotonic() < deadline, "a worker still holds a window after 60 s"
+            time.sleep(0.1)
+
+
 def _loaded_pages(db_url: str, run_id: str) -> int:
     with psycopg.connect(db_url) as conn:
         row = conn.execute(
@@ -154,7 +169,7 @@ def test_sigkill_mid_backfill_then_resume_ends_exact(
             time.sleep(0.1)
         os.kill(proc.pid, signal.SIGKILL)
         proc.wait(timeout=30)
-        time.sleep(1.5)  # its workers stop on their parent's death (SIGTERM)
+        _wait_for_workers_to_stop(migrated_db_url)
         partial = _stored(migrated_db_url)
         assert 0 < len(partial) < len(truth)
         resumed = cli(
@@ -639,7 +654,7 @@ def test_sigkill_mid_backfill_with_texts_then_resume_ends_exact(
             time.sleep(0.1)
         os.kill(proc.pid, signal.SIGKILL)
         proc.wait(timeout=30)
-        time.sleep(1.5)  # its workers stop on their parent's death (SIGTERM)
+        _wait_for_workers_to_stop(migrated_db_url)
         assert 0 < len(_stored_texts(migrated_db_url)) < len(texts)
         resumed = cli(
             "backfill",

@@ -17,7 +17,7 @@ Our exception hierarchy::
         └── MigrationError         a migration is missing, changed after apply, or failed
 
 Lower-level errors (httpx, psycopg, botocore) are mapped to these where they enter
-(`http/`, `db/`, `storage/`) with ``raise ... from exc``. Only ``cli.py`` turns them into
+(`http/`, `db/`, `storage/`) with ``raise ... from exc``. Only ``cli/`` turns them into
 exit codes.
 """
 

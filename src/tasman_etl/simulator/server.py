@@ -1,4 +1,4 @@
-"""The simulated USAJOBS API over real HTTP (stdlib `ThreadingHTTPServer`, 127.0.0.1 only).
+"""The simulated USAJOBS API over real HTTP on 127.0.0.1 (the HTTP plumbing: `transport.py`).
 
 Routes (paths and parameter names are case-insensitive):
 
@@ -21,14 +21,12 @@ from __future__ import annotations
 
 import contextlib
 import hmac
-import json
 import signal
 import socket
 import threading
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import FrameType, TracebackType
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
@@ -51,12 +49,19 @@ from tasman_etl.simulator.historic_api import (
 )
 from tasman_etl.simulator.query import QueryError, parse_query
 from tasman_etl.simulator.search import search_payload
+from tasman_etl.simulator.transport import (
+    CONTENT_TYPE,
+    RequestHandler,
+    Response,
+    SimulatorHTTPServer,
+    json_response,
+    send,
+)
 
 __all__ = ["CONTENT_TYPE", "RequestRecord", "SimulatorServer", "serve"]
 
 log = structlog.get_logger(__name__)
 
-CONTENT_TYPE = "application/hr+json; charset=utf-8"
 _HOST = "127.0.0.1"
 _JSON = "application/json; charset=utf-8"
 _PLAIN = "text/plain; charset=utf-8"
@@ -82,78 +87,6 @@ class RequestRecord:
     at: float
 
 
-@dataclass(frozen=True, slots=True)
-class _Response:
-    status: int
-    content_type: str
-    body: bytes
-    retry_after: str | None = None
-
-
-def _json_response(status: int, message: str) -> _Response:
-    return _Response(status, CONTENT_TYPE, json.dumps({"Message": message}).encode())
-
-
-class _HTTPServer(ThreadingHTTPServer):
-    daemon_threads = True
-    block_on_close = False
-    allow_reuse_address = True
-
-    def __init__(self, address: tuple[str, int], app: SimulatorServer) -> None:
-        self.app = app
-        super().__init__(address, _Handler)
-
-    def handle_error(self, request: Any, client_address: Any) -> None:
-        # Clients that time out or hang up mid-response are expected; keep stderr quiet.
-        log.debug("simulator.connection_error", client=str(client_address), exc_info=True)
-
-
-class _Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-    # Headers and body go out in separate writes; without TCP_NODELAY keep-alive clients
-    # wait ~40 ms per response on delayed ACKs.
-    disable_nagle_algorithm = True
-    server_version = "USAJOBS-Simulator/1.0"
-    sys_version = ""
-    timeout = 30.0
-
-    def _app(self) -> SimulatorServer:
-        server = self.server
-        assert isinstance(server, _HTTPServer)
-        return server.app
-
-    def setup(self) -> None:
-        super().setup()
-        self._app()._track(self.connection, add=True)
-
-    def finish(self) -> None:
-        try:
-            super().finish()
-        finally:
-            self._app()._track(self.connection, add=False)
-
-    def do_GET(self) -> None:
-        self._app()._handle(self)
-
-    def do_HEAD(self) -> None:
-        self._app()._handle(self)
-
-    def do_POST(self) -> None:
-        self._app()._handle(self)
-
-    def do_PUT(self) -> None:
-        self._app()._handle(self)
-
-    def do_DELETE(self) -> None:
-        self._app()._handle(self)
-
-    def do_PATCH(self) -> None:
-        self._app()._handle(self)
-
-    def log_message(self, format: str, *args: Any) -> None:
-        """Silence the stdlib's per-request stderr lines (we log via structlog)."""
-
-
 class SimulatorServer:
     """A seeded, fault-injecting USAJOBS API on 127.0.0.1 (see the module docstring).
 
@@ -172,7 +105,7 @@ class SimulatorServer:
         self._counter = 0
         self._connections: set[socket.socket] = set()
         self._stopping = threading.Event()
-        self._httpd: _HTTPServer | None = None
+        self._httpd: SimulatorHTTPServer | None = None
         self._thread: threading.Thread | None = None
         self._base_url: str | None = None
         self._codelists: dict[str, bytes | None] = {}
@@ -194,7 +127,9 @@ class SimulatorServer:
             return self.base_url
         self._stopping.clear()
         try:
-            httpd = _HTTPServer((_HOST, self.config.port), self)
+            httpd = SimulatorHTTPServer(
+                (_HOST, self.config.port), on_request=self._handle, on_connection=self._track
+            )
         except OSError as exc:
             raise ConfigError(
                 f"simulator cannot listen on {_HOST}:{self.config.port}: {exc}"
@@ -334,14 +269,14 @@ class SimulatorServer:
 
     # ---- HTTP ------------------------------------------------------------------------
 
-    def _track(self, conn: socket.socket, *, add: bool) -> None:
+    def _track(self, conn: socket.socket, add: bool) -> None:
         with self._lock:
             if add:
                 self._connections.add(conn)
             else:
                 self._connections.discard(conn)
 
-    def _handle(self, h: _Handler) -> None:
+    def _handle(self, h: RequestHandler) -> None:
         arrived = time.time()
         split = urlsplit(h.path)
         params = dict(parse_qsl(split.query, keep_blank_values=True))
@@ -369,7 +304,7 @@ class SimulatorServer:
         if fault in ERROR_BODIES:
             status, ctype, body = ERROR_BODIES[fault]
             retry = plan.retry_after if fault in ("429", "503") else None
-            response = _Response(status, ctype, body, retry)
+            response = Response(status, ctype, body, retry)
         elif is_search:
             if self.before_search is not None:
                 self.before_search(params)
@@ -379,9 +314,9 @@ class SimulatorServer:
         elif codelist is not None:
             response = self._codelist(codelist)
         elif not is_get:
-            response = _json_response(405, "This resource supports GET only.")
+            response = json_response(405, "This resource supports GET only.")
         else:
-            response = _json_response(404, f"No HTTP resource was found that matches {split.path}.")
+            response = json_response(404, f"No HTTP resource was found that matches {split.path}.")
 
         record = RequestRecord(
             n=number,
@@ -401,9 +336,9 @@ class SimulatorServer:
             return
         if fault == "slow":
             self._stopping.wait(plan.slow_seconds)
-        self._send(h, response, truncate=fault == "truncate")
+        send(h, response, truncate=fault == "truncate")
 
-    def _search(self, h: _Handler, params: Mapping[str, str]) -> _Response:
+    def _search(self, h: RequestHandler, params: Mapping[str, str]) -> Response:
         key = (h.headers.get("Authorization-Key") or "").strip()
         agent = (h.headers.get("User-Agent") or "").strip()
         expected = self.config.auth_key
@@ -412,48 +347,27 @@ class SimulatorServer:
             or not agent
             or (expected is not None and not hmac.compare_digest(key, expected))
         ):
-            return _Response(401, CONTENT_TYPE, _UNAUTHORIZED)
+            return Response(401, CONTENT_TYPE, _UNAUTHORIZED)
         try:
             query = parse_query(params)
         except QueryError as exc:
-            return _json_response(400, str(exc))
-        return _Response(200, CONTENT_TYPE, search_payload(self.universe, query))
+            return json_response(400, str(exc))
+        return Response(200, CONTENT_TYPE, search_payload(self.universe, query))
 
-    def _historic(self, params: Mapping[str, str], *, text: bool) -> _Response:
+    def _historic(self, params: Mapping[str, str], *, text: bool) -> Response:
         try:
             body, is_json = historic_page(self.history, params, text=text)
         except QueryError as exc:
-            return _json_response(400, str(exc))
-        return _Response(200, _JSON if is_json else _PLAIN, body)
+            return json_response(400, str(exc))
+        return Response(200, _JSON if is_json else _PLAIN, body)
 
-    def _codelist(self, name: str) -> _Response:
+    def _codelist(self, name: str) -> Response:
         if name not in self._codelists:
             self._codelists[name] = codelist_payload(name, self.universe.now)
         body = self._codelists[name]
         if body is None:
-            return _json_response(404, f"Unknown code list {name!r}.")
-        return _Response(200, CONTENT_TYPE, body)
-
-    def _send(self, h: _Handler, response: _Response, *, truncate: bool = False) -> None:
-        body = response.body
-        try:
-            h.send_response(response.status)
-            h.send_header("Content-Type", response.content_type)
-            h.send_header("Content-Length", str(len(body)))
-            if response.retry_after is not None:
-                h.send_header("Retry-After", response.retry_after)
-            h.end_headers()
-            if h.command == "HEAD":
-                pass
-            elif truncate:
-                # Full Content-Length promised, half the body sent, then the connection closes.
-                h.wfile.write(body[: len(body) // 2])
-                h.wfile.flush()
-                h.close_connection = True
-            else:
-                h.wfile.write(body)
-        except OSError:
-            h.close_connection = True  # the client went away (e.g. timed out on 'slow')
+            return json_response(404, f"Unknown code list {name!r}.")
+        return Response(200, CONTENT_TYPE, body)
 
 
 def serve(config: SimulatorConfig, port: int = 0) -> None:

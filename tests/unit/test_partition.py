@@ -391,13 +391,18 @@ def test_plan_over_the_cap_bisects_series_then_organizations() -> None:
     ]
     assert any(p.query.organization_codes for p in plan.partitions)
     for p in plan.partitions:
-        assert p.first_page.part == p.key
-        assert p.first_page.params["ResultsPerPage"] == "500"
+        assert p.first_page is None  # counted by a probe; page 1 is fetched with the rest
         assert p.pages == page_count(p.count_all, 500)
         assert p.params == p.query.to_params()
         assert p.query.keyword == "all"
     assert plan.requests_used == len(api.requests) == client.stats["requests"]
     assert plan.requests_used < len(SERIES) + len(ORGS)
+    # the probes ask for one row each; only the search's own first request is a full page
+    sizes = [r.url.params["ResultsPerPage"] for r in api.requests]
+    assert sizes == ["500"] + ["1"] * (len(sizes) - 1)
+    assert [(p.key, n) for p, n in plan.pages_to_fetch()][: plan.partitions[0].pages] == [
+        (plan.partitions[0].key, n) for n in range(1, plan.partitions[0].pages + 1)
+    ]
 
     # fetching what the plan says yields every job (deduplicated by control number)
     ids = set()

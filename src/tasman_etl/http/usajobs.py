@@ -42,7 +42,7 @@ import structlog
 import tenacity
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 
-from tasman_etl import __version__
+from tasman_etl import __version__, jsontext
 from tasman_etl.config import DEFAULT_API_BASE, check_base_url, header_value_input
 from tasman_etl.errors import (
     AuthError,
@@ -78,6 +78,7 @@ if TYPE_CHECKING:
 __all__ = [
     "ACCEPT",
     "HTTPX_ERRORS",
+    "PROBE_ROWS",
     "SEARCH_PATH",
     "ClientConfig",
     "ClientStats",
@@ -435,7 +436,7 @@ def inspect_response(
     if not body.strip():
         return None, RetriableFetchError(f"HTTP {status} with an empty body")
     try:
-        payload = json.loads(body)
+        payload = jsontext.loads(body)
     except (UnicodeDecodeError, ValueError, RecursionError):
         kind = response.headers.get("content-type", "unknown content type")
         return None, RetriableFetchError(
@@ -882,13 +883,18 @@ class UsajobsClient:
         )
 
     def iter_pages(self, partition: Partition) -> Iterator[Page]:
-        """Yield every page of ``partition`` in order, page 1 first (already fetched).
+        """Yield every page of ``partition`` in order, page 1 first (planning may have fetched it).
 
         Stops after the last page by ``SearchResultCountAll`` or on an empty page; a page
         repeating the previous one raises ``FatalFetchError``.
         """
-        yield partition.first_page
-        pager = Paginator(partition.pages, partition.first_page.control_numbers)
+        first = partition.first_page
+        if first is None:
+            first = self.fetch_page(
+                partition.query, 1, part=partition.key, results_per_page=partition.results_per_page
+            )
+        yield first
+        pager = Paginator(partition.pages, first.control_numbers)
         while pager.has_more():
             number = pager.next_page
             fetched = self.fetch_page(
@@ -921,10 +927,12 @@ class UsajobsClient:
 
 @dataclass(frozen=True)
 class Partition:
-    """One query of a plan, under the cap unless ``over_cap``; page 1 already fetched.
+    """One query of a plan, under the cap unless ``over_cap``.
 
-    ``key`` is None when the search needed no split. ``pages`` counts every page including
-    page 1, and is at least 1: an empty result still has its (fetched) page 1.
+    ``key`` is None when the search needed no split; then ``first_page`` is the page 1 that
+    planning fetched. A split search's partitions were counted by one-row probes, so their
+    ``first_page`` is None and page 1 is fetched like any other page. ``pages`` counts every
+    page including page 1, and is at least 1: an empty result still has its page 1.
     """
 
     key: str | None
@@ -932,7 +940,7 @@ class Partition:
     count_all: int
     pages: int
     results_per_page: int
-    first_page: Page = field(repr=False)
+    first_page: Page | None = field(default=None, repr=False)
     over_cap: bool = False
 
     @property
@@ -961,18 +969,20 @@ class SearchPlan:
 
     @property
     def total_pages(self) -> int:
-        """Pages over all partitions, the fetched pages 1 included."""
+        """Pages over all partitions, pages 1 included."""
         return sum(p.pages for p in self.partitions)
 
     def pages_to_fetch(self) -> Iterator[tuple[Partition, int]]:
         """``(partition, page)`` for every page not fetched yet, in plan order."""
         for partition in self.partitions:
+            if partition.first_page is None:
+                yield partition, 1
             for number in partition.remaining_pages():
                 yield partition, number
 
 
-def _filters_key(filters: Filters) -> tuple[tuple[str, tuple[str, ...]], ...]:
-    return tuple(sorted((name, tuple(codes)) for name, codes in filters.items()))
+PROBE_ROWS = 1
+"""Rows a planning probe asks for: only its ``SearchResultCountAll`` is used."""
 
 
 def _dimension(
@@ -1004,7 +1014,12 @@ def plan_search(
     (``occupationalseries`` codes, or the query's own), then organizations
     (``agencysubelements``) for a single series still capped; what cannot be split further
     is kept with ``over_cap=True``. Empty partitions are dropped. Partition keys
-    ``p001``, ``p002``... follow plan order, and each keeps its page 1.
+    ``p001``, ``p002``... follow plan order.
+
+    Only the count of a probe is used, so probes ask for ``PROBE_ROWS`` row(s) a page: a
+    split of a large search moves a few kilobytes per probe instead of up to 500 items, and
+    no probe's page is held until the engine reaches its partition (ADR 0029). Page 1 of
+    an unsplit search is the planning request itself and is kept.
     """
     rpp = results_per_page if results_per_page is not None else client.config.results_per_page
     root = client.fetch_page(query, 1, results_per_page=rpp)
@@ -1026,17 +1041,13 @@ def plan_search(
             "organization_codes", query.organization_codes, codelists, ORGANIZATION_CODELIST
         ),
     ]
-    first_pages: dict[tuple[tuple[str, tuple[str, ...]], ...], Page] = {(): root}
-
     lock = threading.Lock()
 
     def probe(filters: Filters) -> int:
         nonlocal requests
-        fetched = client.fetch_page(query.narrowed(filters), 1, results_per_page=rpp)
+        fetched = client.fetch_page(query.narrowed(filters), 1, results_per_page=PROBE_ROWS)
         with lock:
             requests += 1
-            if fetched.count_all > 0:
-                first_pages[_filters_key(filters)] = fetched
         return fetched.count_all
 
     def probe_many(filters: list[Filters]) -> list[int]:
@@ -1046,9 +1057,6 @@ def plan_search(
         with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="probe") as pool:
             return list(pool.map(probe, filters))
 
-    def discard(filters: Filters) -> None:
-        first_pages.pop(_filters_key(filters), None)
-
     log.info("usajobs.plan.split", count_all=root.count_all, cap=cap)
     cells = split_cells(
         root.count_all,
@@ -1056,7 +1064,6 @@ def plan_search(
         probe,
         cap=cap,
         max_filter_chars=max_filter_chars,
-        on_split=discard,
         probe_many=probe_many,
     )
     single = len(cells) == 1 and not cells[0].filters
@@ -1070,7 +1077,7 @@ def plan_search(
                 count_all=cell.count_all,
                 pages=max(1, page_count(cell.count_all, rpp, cap)),
                 results_per_page=rpp,
-                first_page=first_pages[_filters_key(cell.filters)].with_part(key),
+                first_page=root if single else None,
                 over_cap=cell.over_cap,
             )
         )

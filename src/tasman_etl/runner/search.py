@@ -173,9 +173,10 @@ class Search:
             planning_requests=plan.requests_used,
             over_cap=[p.key for p in plan.over_cap],
         )
-        # Planning fetched each partition's first page: the engine loads it with the rest.
+        # An unsplit search's page 1 was the planning request: the engine loads it too.
         for partition in plan.partitions:
-            self.prefetched[(partition.key or "", 1)] = partition.first_page
+            if partition.first_page is not None:
+                self.prefetched[(partition.key or "", 1)] = partition.first_page
         return [
             Part(p.key, p.query, r.pages, p.count_all, p.over_cap)
             for p, r in zip(plan.partitions, records, strict=True)

@@ -26,6 +26,7 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
+from tasman_etl import jsontext
 from tasman_etl.models import (
     ANNUAL_FACTORS,
     CodeName,
@@ -248,7 +249,7 @@ class PageRows:
 
 def dump_json(value: Any) -> str:
     """Compact JSON text, non-ASCII kept as is (the form stored in jsonb columns)."""
-    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+    return jsontext.compact(value)
 
 
 def content_hash(item: Mapping[str, Any]) -> str:
@@ -263,8 +264,8 @@ def content_hash(item: Mapping[str, Any]) -> str:
         trimmed["MatchedObjectDescriptor"] = {
             k: v for k, v in descriptor.items() if k not in _CONTEXT_DESCRIPTOR_KEYS
         }
-    canonical = json.dumps(trimmed, sort_keys=True, ensure_ascii=True, separators=(",", ":"))
-    return hashlib.sha256(canonical.encode("ascii")).hexdigest()
+    # sorted keys, ASCII only, compact: the text of json.dumps (jsontext, ADR 0029)
+    return hashlib.sha256(jsontext.canonical_ascii(trimmed)).hexdigest()
 
 
 def search_items(payload: Any) -> list[Any]:
@@ -663,7 +664,7 @@ def _shallow(raw: Any) -> str:
 def _finite_json(raw: Any) -> str | None:
     """The item as strict JSON text, or None when it holds NaN/Infinity (jsonb refuses them)."""
     try:
-        return json.dumps(raw, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+        return jsontext.compact_strict(raw)
     except ValueError:
         return None
 

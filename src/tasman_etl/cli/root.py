@@ -22,7 +22,7 @@ from tasman_etl import __version__
 from tasman_etl.config import Settings
 from tasman_etl.console import start_progress, stop_progress
 from tasman_etl.errors import ConfigError, TasmanError
-from tasman_etl.memory import limit_malloc_arenas
+from tasman_etl.memory import limit_malloc_arenas, relax_gc
 from tasman_etl.redact import scrub
 
 __all__ = [
@@ -224,4 +224,5 @@ def _root(
 def main() -> None:
     """Console-script entry point (also `python -m tasman_etl`, which names itself the same)."""
     limit_malloc_arenas()
+    relax_gc()
     app(prog_name="tasman-etl")

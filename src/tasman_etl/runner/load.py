@@ -14,7 +14,6 @@ as a failed page; the other files still load.
 from __future__ import annotations
 
 import gzip
-import json
 import threading
 import zlib
 from collections.abc import Callable, Iterable, Iterator, Mapping
@@ -26,6 +25,7 @@ from typing import Any
 import psycopg
 import structlog
 
+from tasman_etl import jsontext
 from tasman_etl.dq.outcome import PageGate
 from tasman_etl.errors import ConfigError, InputFileError
 from tasman_etl.http.codelists import parse_codelist
@@ -106,7 +106,7 @@ def read_input(path: Path) -> InputDoc:
         except (OSError, EOFError, zlib.error) as exc:
             raise InputFileError(f"{path.name}: not valid gzip: {exc}") from exc
     try:
-        document = json.loads(data)
+        document = jsontext.loads(data)
     except (ValueError, RecursionError) as exc:
         raise InputFileError(f"{path.name}: not valid JSON: {exc}") from exc
     if not isinstance(document, dict):

@@ -38,6 +38,7 @@ from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 import structlog
 
+from tasman_etl import jsontext
 from tasman_etl.errors import BronzeIntegrityError, StorageError
 from tasman_etl.redact import safe_headers, safe_url, scrub_obj
 
@@ -352,7 +353,7 @@ def read_envelope(body: bytes) -> Envelope:
         except (OSError, EOFError, zlib.error) as exc:
             raise ValueError(f"envelope is not valid gzip: {exc}") from None
     try:
-        document = json.loads(data)
+        document = jsontext.loads(data)
     except (ValueError, TypeError) as exc:
         raise ValueError(f"envelope is not valid JSON: {exc}") from None
     if not isinstance(document, dict):

@@ -176,6 +176,13 @@ def _us_datetime(match: re.Match[str], value: str) -> datetime:
 
 def _iso_datetime(text: str, value: str) -> datetime:
     """An ISO 8601 date or date-time (extended form); ValueError saying why not."""
+    if _already_normal(text):
+        # What the API almost always sends (`2025-07-17T00:00:00.0000`): the text the
+        # normalisation below would produce, so `fromisoformat` reads it as is.
+        try:
+            return datetime.fromisoformat(text)
+        except ValueError:
+            pass  # the general path says why
     iso = _ISO_DATE.match(text)
     if iso is None or len(text) > 64:
         raise ValueError(f"not a date: {_shown(value)}")
@@ -189,6 +196,20 @@ def _iso_datetime(text: str, value: str) -> datetime:
         return datetime.fromisoformat(_LONG_FRACTION.sub(r"\1", normal))
     except ValueError:
         raise ValueError(f"not a date: {_shown(value)}") from None
+
+
+def _already_normal(text: str) -> bool:
+    """`_ISO_DATE` matches with two-digit month and day, and no fraction past six digits."""
+    return (
+        10 <= len(text) <= 26
+        and text.isascii()
+        and text[4] == "-"
+        and text[7] == "-"
+        and text[:4].isdigit()
+        and text[5:7].isdigit()
+        and text[8:10].isdigit()
+        and (len(text) == 10 or text[10] in "T ")
+    )
 
 
 def parse_datetime(value: Any) -> datetime | None:

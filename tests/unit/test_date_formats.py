@@ -129,3 +129,51 @@ def test_an_item_with_an_impossible_date_is_quarantined_with_a_clear_reason(text
     (q,) = rows.quarantine
     assert "PublicationStartDate" in q.reason
     assert "impossible date" in q.reason and text in q.reason
+
+
+_SHORTCUT_CASES = [
+    "2025-07-17T00:00:00.0000",
+    "2025-07-17T00:00:00",
+    "2025-07-17",
+    "2025-07-17 12:30:45.123456",
+    "2025-07-17T00:00:00.1234567",
+    "2025-07-17T00:00:00.12345678901",
+    "2025-07-17T00:00:00Z",
+    "2025-07-17T00:00:00.5+05:30",
+    "2025-07-17T23:59:59-15:59",
+    "2025-07-17T00",
+    "2025-07-17T24:00:00",
+    "2025-02-30T00:00:00",
+    "2025-13-01",
+    "2025-07-17T",
+    "2025-07-17X",
+    "2025-7-17T00:00:00",
+    "2025-07-1",
+    "٢٠٢٥-07-17",
+    "20250717",
+    "2025-07-17T00:00:00.0000 ",
+]
+
+
+@pytest.mark.parametrize("text", _SHORTCUT_CASES)
+def test_the_shortcut_for_normal_iso_text_gives_the_general_paths_answer(
+    text: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from tasman_etl import coerce
+
+    def answer() -> tuple[str, Any]:
+        try:
+            return "ok", coerce.parse_datetime(text)
+        except ValueError as exc:
+            return "error", str(exc)
+
+    fast = answer()
+    monkeypatch.setattr(coerce, "_already_normal", lambda _text: False)
+    assert answer() == fast
+
+
+def test_the_apis_usual_forms_take_the_shortcut() -> None:
+    from tasman_etl.coerce import _already_normal
+
+    assert [_already_normal(t) for t in _SHORTCUT_CASES[:4]] == [True] * 4
+    assert not _already_normal("2025-7-17T00:00:00") and not _already_normal("٢٠٢٥-07-17")

@@ -44,6 +44,7 @@ __all__ = [
     "Stopped",
     "bounded_get",
     "guarded_transport",
+    "is_guarded",
     "json_client",
 ]
 

@@ -11,7 +11,7 @@ Real payloads look like::
 ``parse_codelist`` turns that into a ``Codelist``: codes and values stripped, ``IsDisabled``
 as a bool, zone-less timestamps read as UTC, ``GroupingName`` used when ``Value`` is
 missing, and any other keys (``ParentCode``, ``JobFamily``, ``Acronym``...) kept in
-``extra``. Fetching reuses the search client's ``Retrier`` and ``classify_response``.
+``extra``. Fetching uses the shared ``Retrier`` (``retry.py``) and ``inspect_response``.
 """
 
 from __future__ import annotations
@@ -22,8 +22,7 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from types import TracebackType
-from typing import Any, Self
+from typing import Any
 from urllib.parse import quote
 
 import httpx
@@ -39,15 +38,8 @@ from tasman_etl.http.bounded import (
     bounded_get,
     json_client,
 )
-from tasman_etl.http.usajobs import (
-    DEADLINE_FACTOR,
-    HTTPX_ERRORS,
-    RateLimiter,
-    Retrier,
-    inspect_response,
-    map_httpx_error,
-    stopped,
-)
+from tasman_etl.http.responses import HTTPX_ERRORS, inspect_response, map_httpx_error, stopped
+from tasman_etl.http.retry import DEADLINE_FACTOR, PooledClient, RateLimiter, Retrier
 
 __all__ = [
     "CODELIST_PATH",
@@ -186,7 +178,7 @@ def label_lookup(codelist: Codelist) -> dict[str, str]:
     return labels
 
 
-class CodelistClient:
+class CodelistClient(PooledClient):
     """Fetches code lists (no auth headers) and caches each for ``ttl_s`` seconds.
 
     Retries 429/5xx/transport errors and broken bodies with the shared ``Retrier``;
@@ -305,18 +297,3 @@ class CodelistClient:
         codelist = parse_codelist(name, payload)
         log.info("codelist.fetched", codelist=name, values=len(codelist.values))
         return codelist
-
-    def close(self) -> None:
-        """Close the connection pool."""
-        self._http.close()
-
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()

@@ -1,10 +1,11 @@
 """Historic JOA client (``GET /api/HistoricJoa``, ``/api/HistoricJoa/AnnouncementText``).
 
 No auth headers: the API needs none, and the search key is never sent here. Everything else
-is the search client's: the one retry policy (``Retrier``: 429, 5xx, timeouts, dropped
-connections, HTML or other non-JSON bodies; ``Retry-After`` honoured and clamped; a persistent
-failure raises ``FatalFetchError``), the ``RateLimiter``, ``inspect_response``,
-``map_httpx_error`` and the bounded request (deadline, body cap, stop event).
+is shared with the search client: from ``retry.py`` the one retry policy (``Retrier``: 429,
+5xx, timeouts, dropped connections, HTML or other non-JSON bodies; ``Retry-After`` honoured and
+clamped; a persistent failure raises ``FatalFetchError``) and the ``RateLimiter``; from
+``responses.py`` ``inspect_response`` and ``map_httpx_error``; and the bounded request
+(deadline, body cap, stop event).
 
 Paging follows the API as it behaves (usajobs-api.md §5): the first page is the query's URL;
 every later page is ``paging.next`` followed verbatim (host prefixed: the token in it is
@@ -23,8 +24,7 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
-from types import TracebackType
-from typing import Any, Protocol, Self
+from typing import Any, Protocol
 from urllib.parse import quote, urlsplit
 
 import httpx
@@ -40,15 +40,8 @@ from tasman_etl.http.bounded import (
     bounded_get,
     json_client,
 )
-from tasman_etl.http.usajobs import (
-    DEADLINE_FACTOR,
-    HTTPX_ERRORS,
-    RateLimiter,
-    Retrier,
-    inspect_response,
-    map_httpx_error,
-    stopped,
-)
+from tasman_etl.http.responses import HTTPX_ERRORS, inspect_response, map_httpx_error, stopped
+from tasman_etl.http.retry import DEADLINE_FACTOR, PooledClient, RateLimiter, Retrier
 from tasman_etl.redact import safe_headers
 
 
@@ -67,6 +60,7 @@ __all__ = [
     "HistoricClient",
     "HistoricPage",
     "HistoricQuery",
+    "Limiter",
     "continuation_token",
 ]
 
@@ -165,7 +159,7 @@ def _utcnow() -> datetime:
     return datetime.now(UTC)
 
 
-class HistoricClient:
+class HistoricClient(PooledClient):
     """Thread-safe Historic JOA client; see the module docstring."""
 
     def __init__(
@@ -359,18 +353,3 @@ class HistoricClient:
             if page.next_url is None:
                 return
             url, number = page.next_url, number + 1
-
-    def close(self) -> None:
-        """Close the connection pool."""
-        self._http.close()
-
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()

@@ -25,15 +25,15 @@ from botocore.exceptions import BotoCoreError, ClientError, FlexibleChecksumErro
 
 from tasman_etl.errors import BronzeIntegrityError, StorageError
 from tasman_etl.redact import mask_url, scrub
-from tasman_etl.storage.bronze import (
+from tasman_etl.storage.bronze_key import (
     BronzeKey,
-    PutResult,
-    _check_filters,
-    _check_prefix,
-    _check_sha256,
-    _matches,
+    check_filters,
+    check_prefix,
+    check_sha256,
+    matches_filters,
     sha256_hex,
 )
+from tasman_etl.storage.bronze_store import PutResult
 
 if TYPE_CHECKING:
     from mypy_boto3_s3.client import S3Client
@@ -77,7 +77,7 @@ class S3BronzeStore:
         """Build the store; ``client`` (a boto3 S3 client) replaces the one made here."""
         if not bucket:
             raise ValueError("bucket must not be empty")
-        _check_prefix(prefix)
+        check_prefix(prefix)
         if not 1 <= list_page_size <= 1000:
             raise ValueError("list_page_size must be in 1..1000")
         self._bucket = bucket
@@ -137,7 +137,7 @@ class S3BronzeStore:
 
     def put(self, key: BronzeKey, body: bytes, *, payload_sha256: str) -> PutResult:
         """Write once with ``IfNoneMatch="*"``; on 412 compare the stored payload SHA-256."""
-        _check_sha256("payload_sha256", payload_sha256)
+        check_sha256("payload_sha256", payload_sha256)
         object_key = self._key(key)
         body_sha256 = sha256_hex(body)
         checksum = _b64_sha256(body)
@@ -253,7 +253,7 @@ class S3BronzeStore:
         self, *, run_id: str | None = None, run_date: date | None = None
     ) -> Iterator[BronzeKey]:
         """Keys under the prefix (paginated ListObjectsV2), sorted by `BronzeKey.sort_key`."""
-        _check_filters(run_id, run_date)
+        check_filters(run_id, run_date)
         lead = f"{self._prefix}/" if self._prefix else ""
         if run_date is not None:
             lead += f"date={run_date:%Y/%m/%d}/"
@@ -272,7 +272,7 @@ class S3BronzeStore:
                         key = BronzeKey.parse(item["Key"])
                     except ValueError:
                         continue  # not ours (another file under the prefix)
-                    if key.prefix == self._prefix and _matches(key, run_id, run_date):
+                    if key.prefix == self._prefix and matches_filters(key, run_id, run_date):
                         keys.append(key)
         except (ClientError, BotoCoreError) as exc:
             raise self._fail("list", lead, exc) from exc

@@ -27,6 +27,7 @@ __all__ = [
     "render_summary",
     "start_progress",
     "stop_progress",
+    "summary_rows",
 ]
 
 _lock = threading.RLock()

@@ -8,17 +8,25 @@ Our exception hierarchy::
     ├── FetchError                 talking to the USAJOBS API failed
     │   ├── RetriableFetchError    429, 5xx, timeouts, dropped connections, truncated bodies
     │   └── FatalFetchError        any other 4xx, or retries exhausted
-    ├── SkippableRecordError       one item cannot be used: quarantine it, load the rest
     ├── InputFileError             a file given to `load` cannot be read or parsed
-    ├── DataQualityError           a page failed a page-level expectation: hold it
     ├── StorageError               the bronze store failed
     │   └── BronzeIntegrityError   checksum mismatch or a write-once conflict
-    └── DatabaseError              PostgreSQL failed (connection, migration, query)
-        └── MigrationError         a migration is missing, changed after apply, or failed
+    ├── DatabaseError              PostgreSQL failed (connection, migration, query)
+    │   └── MigrationError         a migration is missing, changed after apply, or failed
+    └── RunLockedError             another run of the same search holds its run lock
+
+    TasmanSignal                   control flow, not an error: ``except TasmanError`` misses it
+    └── RunAborted                 a stop was requested (SIGTERM/SIGINT): drop the work in hand
+
+A few subclasses live where they are raised: ``DeadlineExceeded`` (a `RetriableFetchError`)
+and ``BodyTooLarge`` (a `FatalFetchError`) in `http/bounded.py`, ``CaptureMismatchError``
+(a `BronzeIntegrityError`) in `runner/pages.py`, ``BrowserError`` in `site/browser.py`.
 
 Lower-level errors (httpx, psycopg, botocore) are mapped to these where they enter
-(`http/`, `db/`, `storage/`) with ``raise ... from exc``. Only ``cli/`` turns them into
-exit codes.
+(`http/`, `db/`, `storage/`) with ``raise ... from exc``; psycopg's in one place,
+`db/errors.py`, whose `DatabaseError` keeps the psycopg error as ``__cause__`` for callers
+that must tell a lost session from a refused statement. Only ``cli/`` turns them into exit
+codes.
 """
 
 from __future__ import annotations
@@ -27,16 +35,17 @@ __all__ = [
     "AuthError",
     "BronzeIntegrityError",
     "ConfigError",
-    "DataQualityError",
     "DatabaseError",
     "FatalFetchError",
     "FetchError",
     "InputFileError",
     "MigrationError",
     "RetriableFetchError",
-    "SkippableRecordError",
+    "RunAborted",
+    "RunLockedError",
     "StorageError",
     "TasmanError",
+    "TasmanSignal",
 ]
 
 
@@ -68,16 +77,8 @@ class FatalFetchError(FetchError):
     """A failure that retrying will not fix (other 4xx, or the retry budget is spent)."""
 
 
-class SkippableRecordError(TasmanError):
-    """One item cannot be loaded; it is quarantined with this reason."""
-
-
 class InputFileError(TasmanError):
     """A file handed to `load` cannot be read or is not a search response."""
-
-
-class DataQualityError(TasmanError):
-    """A page failed a page-level data-quality expectation and is held."""
 
 
 class StorageError(TasmanError):
@@ -89,8 +90,28 @@ class BronzeIntegrityError(StorageError):
 
 
 class DatabaseError(TasmanError):
-    """PostgreSQL failed: cannot connect, or a statement failed."""
+    """PostgreSQL failed: cannot connect, or a statement failed.
+
+    Raised ``from`` the psycopg error when there is one (`db/errors.py`): ``__cause__``
+    tells a lost session (reconnect) from a refused statement.
+    """
 
 
 class MigrationError(DatabaseError):
     """A migration is missing, was edited after it was applied, or failed."""
+
+
+class RunLockedError(TasmanError):
+    """Another run of the same search scope is in progress."""
+
+
+class TasmanSignal(Exception):  # noqa: N818 - a signal, not an error
+    """Root of control-flow signals: raised on purpose, but not errors.
+
+    Not a `TasmanError`, so a handler of errors (``except TasmanError``) does not swallow
+    one by mistake; the code that asked for the signal catches it by name.
+    """
+
+
+class RunAborted(TasmanSignal):
+    """Raised inside worker threads when a stop was requested."""

@@ -26,6 +26,7 @@ from tasman_etl.memory import limit_malloc_arenas, relax_gc
 from tasman_etl.redact import scrub
 
 __all__ = [
+    "PlainErrorsGroup",
     "app",
     "db_app",
     "fail",

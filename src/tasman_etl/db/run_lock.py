@@ -1,6 +1,6 @@
 """The run lock of a search scope: take it, or take it over from a dead or stale holder.
 
-The lock is the session-level advisory lock of ``repository.try_lock_scope``: it ends with
+The lock is the session-level advisory lock of ``locks.try_lock_scope``: it ends with
 its session, so a run killed outright frees it at once. It does not end when the process
 hangs (a fetch that never finishes) or when the process is gone but its session lingers (a
 host lost without closing its TCP connection keeps the session until keepalives time out).
@@ -35,13 +35,14 @@ import psycopg
 import structlog
 from psycopg import errors as pg_errors
 
-from tasman_etl.db.repository import scope_lock_key, try_lock_scope
+from tasman_etl.db.locks import scope_lock_key, try_lock_scope
 from tasman_etl.errors import DatabaseError
 
 __all__ = [
     "Holder",
     "LockResult",
     "find_holder",
+    "heartbeat",
     "pid_alive",
     "process_identity",
     "record_lock_holder",

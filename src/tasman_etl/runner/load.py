@@ -43,7 +43,7 @@ from tasman_etl.runner.pages import (
 from tasman_etl.runner.reference import store_codelist
 from tasman_etl.storage.bronze import BronzeStore
 
-__all__ = ["LoadResult", "collect_files", "load_paths", "read_input"]
+__all__ = ["InputDoc", "LoadResult", "collect_files", "load_paths", "read_input", "scope_of"]
 
 log = structlog.get_logger(__name__)
 

@@ -12,7 +12,7 @@ from tasman_etl.db.repository import upsert_codelist
 from tasman_etl.errors import TasmanError
 from tasman_etl.http.codelists import Codelist, CodelistClient
 
-__all__ = ["LABEL_LISTS", "PersistingCodelists", "refresh_label_lists"]
+__all__ = ["LABEL_LISTS", "PersistingCodelists", "refresh_label_lists", "store_codelist"]
 
 log = structlog.get_logger(__name__)
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from tasman_etl.errors import TasmanError
+from tasman_etl.errors import RunAborted, RunLockedError
 
 __all__ = ["RunAborted", "RunLockedError", "RunResult"]
 
@@ -17,11 +17,3 @@ class RunResult:
     run_id: str
     summary: dict[str, Any]
     failed: bool
-
-
-class RunLockedError(TasmanError):
-    """Another run of the same search scope is in progress."""
-
-
-class RunAborted(Exception):  # noqa: N818 - a control-flow signal, not an error
-    """Raised inside worker threads when a stop was requested."""

@@ -28,7 +28,16 @@ from tasman_etl.runner import plausible
 from tasman_etl.runner.lifecycle import Run
 from tasman_etl.runner.pages import page_key
 
-__all__ = ["MAX_SWEEPS", "Checks", "Part", "judge", "split_sweep", "sweep_key"]
+__all__ = [
+    "MAX_SWEEPS",
+    "Checks",
+    "Part",
+    "all_loaded",
+    "judge",
+    "last_sweeps",
+    "split_sweep",
+    "sweep_key",
+]
 
 log = structlog.get_logger(__name__)
 

@@ -32,6 +32,7 @@ __all__ = [
     "MAX_RESULTS_PER_PAGE",
     "Query",
     "QueryError",
+    "normalize_title",
     "parse_query",
     "tokenize",
 ]

@@ -25,7 +25,14 @@ from tasman_etl.simulator.data import Universe
 from tasman_etl.simulator.query import parse_query
 from tasman_etl.simulator.search import search_payload
 
-__all__ = ["SAMPLE_CODELIST", "SAMPLE_CONFIG", "SAMPLE_PAGE_SIZE", "sample_files", "write_sample"]
+__all__ = [
+    "SAMPLE_CODELIST",
+    "SAMPLE_CONFIG",
+    "SAMPLE_PAGE_SIZE",
+    "main",
+    "sample_files",
+    "write_sample",
+]
 
 #: The universe of the sample: 50 jobs, fixed seed, fixed reference day.
 SAMPLE_CONFIG = SimulatorConfig(jobs=50, seed=2016, now=datetime(2026, 11, 2, tzinfo=UTC))

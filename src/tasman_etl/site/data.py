@@ -34,7 +34,7 @@ import psycopg
 
 from tasman_etl.errors import DatabaseError
 
-__all__ = ["FOUNDING", "Job", "Place", "SiteData", "read_site_data"]
+__all__ = ["FOUNDING", "Founding", "Job", "Place", "SiteData", "read_site_data"]
 
 Conn = psycopg.Connection[Any]
 

@@ -315,3 +315,95 @@ def test_stopping_early_is_reported_as_under_collection(
         "SELECT complete FROM ingest_run WHERE run_id = %s", (result.run_id,)
     ).fetchone()
     assert row == (False,)
+
+
+# -- known pages: a repeat of a cleanly loaded page is not parsed again (ADR 0029) ----------
+
+
+def _pages(conn: psycopg.Connection[Any], run_id: str) -> dict[str, tuple[Any, ...]]:
+    rows = conn.execute(
+        "SELECT page_key, sha256, items_digest, dq, unchanged, items FROM ingest_page "
+        "WHERE run_id = %s",
+        (run_id,),
+    ).fetchall()
+    return {r[0]: r[1:] for r in rows}
+
+
+def test_an_unchanged_rerun_knows_every_page_and_still_sees_every_job(
+    conn: psycopg.Connection[Any], store: LocalBronzeStore
+) -> None:
+    opts = RunOptions(query=DEMO, results_per_page=50, concurrency=2)
+    with SimulatorServer(SimulatorConfig(jobs=900, seed=11, auth_key=KEY)) as sim:
+        truth = set(sim.matching(DEMO.to_params()))
+        first = _run(conn, store, sim, opts)
+        seen_before = dict(conn.execute("SELECT control_number, last_seen_at FROM job").fetchall())
+        with capture_logs() as logs:
+            again = _run(conn, store, sim, opts)
+    assert not first.failed and not again.failed, again.summary
+    before, after = _pages(conn, first.run_id), _pages(conn, again.run_id)
+    assert len(before) >= 3 and before.keys() == after.keys()
+    for key, (sha, digest, dq, _, items) in before.items():
+        assert digest is not None  # every simulated page is clean
+        # the same bytes, known: the same digest and data-quality results, all unchanged
+        assert after[key] == (sha, digest, dq, items, items)
+    known = [e for e in logs if e["event"] == "page_known"]
+    assert len(known) == len(before)
+    s = again.summary
+    assert (s["inserted"], s["updated"], s["complete"]) == (0, 0, True)
+    seen_after = dict(conn.execute("SELECT control_number, last_seen_at FROM job").fetchall())
+    assert seen_after.keys() == truth
+    assert all(seen_after[cn] > seen_before[cn] for cn in truth)  # every job seen again
+    # bronze holds this run's pages too, byte for byte the payloads of the first run's
+    first_keys, again_keys = (
+        list(store.list(run_id=first.run_id)),
+        list(store.list(run_id=again.run_id)),
+    )
+    assert [read_envelope(store.get(k)).payload for k in again_keys] == [
+        read_envelope(store.get(k)).payload for k in first_keys
+    ]
+
+
+def test_a_page_whose_jobs_changed_in_the_database_is_parsed_again(
+    conn: psycopg.Connection[Any], store: LocalBronzeStore
+) -> None:
+    opts = RunOptions(query=DEMO, results_per_page=50, concurrency=2)
+    with SimulatorServer(SimulatorConfig(jobs=900, seed=11, auth_key=KEY)) as sim:
+        first = _run(conn, store, sim, opts)
+        # another writer changed one job since (its stored content is not the page's)
+        cn, page = conn.execute(
+            "SELECT cn, page_key FROM ingest_page, unnest(control_numbers) AS cn "
+            "WHERE run_id = %s ORDER BY page_key LIMIT 1",
+            (first.run_id,),
+        ).fetchone()
+        conn.execute(
+            "UPDATE job SET content_hash = 'changed elsewhere' WHERE control_number = %s", (cn,)
+        )
+        conn.commit()
+        with capture_logs() as logs:
+            again = _run(conn, store, sim, opts)
+    known = {e["page_key"] for e in logs if e["event"] == "page_known"}
+    assert page not in known and len(known) == len(_pages(conn, first.run_id)) - 1
+    assert again.summary["updated"] == 1  # the page was parsed: the job is the API's again
+    stored = conn.execute("SELECT content_hash FROM job WHERE control_number = %s", (cn,))
+    assert stored.fetchone() != ("changed elsewhere",)
+
+
+def test_a_job_changed_at_the_api_changes_its_page_bytes_and_is_loaded(
+    conn: psycopg.Connection[Any], store: LocalBronzeStore
+) -> None:
+    opts = RunOptions(query=DEMO, results_per_page=50, concurrency=2)
+    with SimulatorServer(SimulatorConfig(jobs=900, seed=11, auth_key=KEY)) as sim:
+        first = _run(conn, store, sim, opts)
+        cn = sorted(sim.matching(DEMO.to_params()))[0]
+        sim.update(cn, total_openings="17")  # not a searched field: no page reorders
+        with capture_logs() as logs:
+            again = _run(conn, store, sim, opts)
+    known = [e for e in logs if e["event"] == "page_known"]
+    assert len(known) == len(_pages(conn, first.run_id)) - 1
+    assert (again.summary["updated"], again.summary["inserted"]) == (1, 0)
+    openings = conn.execute(
+        "SELECT d.total_openings FROM job_details d JOIN job USING (job_id) "
+        "WHERE control_number = %s",
+        (cn,),
+    )
+    assert openings.fetchone() == ("17",)

@@ -80,10 +80,12 @@ def write_page_ledger(
         """
         INSERT INTO ingest_page (run_id, page_key, part, page, status, source, bronze_key, sha256,
                                  items, inserted, updated, unchanged, quarantined, duplicates,
-                                 attempts, error, dq, control_numbers, fetched_at, loaded_at)
+                                 attempts, error, dq, control_numbers, fetched_at, loaded_at,
+                                 items_digest)
         VALUES (%(run_id)s, %(page_key)s, %(part)s, %(page)s, 'loaded', %(source)s, %(bronze_key)s,
                 %(sha256)s, %(items)s, %(inserted)s, %(updated)s, %(unchanged)s, %(quarantined)s,
-                %(duplicates)s, %(attempts)s, NULL, %(dq)s, %(cns)s, %(fetched_at)s, now())
+                %(duplicates)s, %(attempts)s, NULL, %(dq)s, %(cns)s, %(fetched_at)s, now(),
+                %(items_digest)s)
         ON CONFLICT (run_id, page_key) DO UPDATE SET
             status = 'loaded', source = EXCLUDED.source, bronze_key = EXCLUDED.bronze_key,
             sha256 = EXCLUDED.sha256, items = EXCLUDED.items, inserted = EXCLUDED.inserted,
@@ -92,7 +94,7 @@ def write_page_ledger(
             attempts = GREATEST(ingest_page.attempts, EXCLUDED.attempts), error = NULL,
             dq = COALESCE(EXCLUDED.dq, ingest_page.dq), control_numbers = EXCLUDED.control_numbers,
             fetched_at = COALESCE(EXCLUDED.fetched_at, ingest_page.fetched_at),
-            loaded_at = now()
+            loaded_at = now(), items_digest = EXCLUDED.items_digest
         """,
         {
             "run_id": record.run_id,
@@ -112,6 +114,8 @@ def write_page_ledger(
             "dq": Jsonb(extra["dq"]) if extra.get("dq") is not None else None,
             "fetched_at": record.fetched_at,
             "cns": rows.control_numbers,
+            # what makes a later page with this payload known (db/known.py): clean pages only
+            "items_digest": extra.get("items_digest") if not counts.quarantined else None,
         },
     )
 

@@ -7,7 +7,28 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-__all__ = ["Page"]
+from tasman_etl import jsontext
+
+__all__ = ["Page", "count_all_in"]
+
+_COUNT_ALL_KEY = b'"SearchResultCountAll":'
+
+
+def count_all_in(body: bytes) -> int | None:
+    """``SearchResultCountAll`` read from a body's bytes without parsing it, or None.
+
+    The first ``"SearchResultCountAll":`` outside a string (inside one its quotes would be
+    escaped). Only for a body known to hold one such key: the runner uses it on repeats of
+    pages where it read the same number from the parsed payload (`runner/pages.py`).
+    """
+    at = body.find(_COUNT_ALL_KEY)
+    if at < 0:
+        return None
+    digits = body[at + len(_COUNT_ALL_KEY) : at + len(_COUNT_ALL_KEY) + 24].lstrip()
+    end = 0
+    while end < len(digits) and digits[end : end + 1].isdigit():
+        end += 1
+    return int(digits[:end]) if end else None
 
 
 @dataclass(frozen=True)
@@ -16,6 +37,8 @@ class Page:
 
     ``params`` are the query parameters (never headers: the key is not here); ``headers``
     are allow-listed response headers; ``body`` the raw bytes; ``payload`` the parsed JSON.
+    The client leaves ``decoded`` None for a body it was told it can trust unparsed (a
+    repeat of a page loaded before): ``payload`` parses it on first use.
     """
 
     part: str | None
@@ -27,7 +50,15 @@ class Page:
     status: int
     headers: dict[str, str]
     body: bytes = field(repr=False)
-    payload: dict[str, Any] = field(repr=False)
+    decoded: dict[str, Any] | None = field(default=None, repr=False, compare=False)
+
+    @property
+    def payload(self) -> dict[str, Any]:
+        """The parsed JSON body (parsed here on first use if the client did not)."""
+        if self.decoded is None:
+            object.__setattr__(self, "decoded", jsontext.loads(self.body))
+        assert self.decoded is not None
+        return self.decoded
 
     @property
     def search_result(self) -> dict[str, Any]:

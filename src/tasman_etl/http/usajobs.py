@@ -14,12 +14,13 @@ here too.
 
 from __future__ import annotations
 
+import hashlib
 import random
 import threading
 import time
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
-from typing import TypedDict
+from typing import Any, TypedDict
 
 import httpx
 import structlog
@@ -172,8 +173,13 @@ class UsajobsClient(PooledClient):
         *,
         part: str | None = None,
         results_per_page: int | None = None,
+        trusted: Callable[[str], bool] | None = None,
     ) -> Page:
-        """Fetch one page of ``query`` with retries; raises ``FetchError``/``AuthError``."""
+        """Fetch one page of ``query`` with retries; raises ``FetchError``/``AuthError``.
+
+        ``trusted(sha256 hex of a 2xx body)`` says the body repeats a page parsed and
+        loaded before: it is not parsed here (`Page.payload` parses it if asked).
+        """
         rpp = results_per_page if results_per_page is not None else self.config.results_per_page
         if not 1 <= rpp <= MAX_RESULTS_PER_PAGE:
             raise ConfigError(f"results per page must be 1..{MAX_RESULTS_PER_PAGE}, got {rpp}")
@@ -193,7 +199,7 @@ class UsajobsClient(PooledClient):
             )
 
         return self._retrier.call(
-            lambda: self._attempt(params, page=page, part=part, what=what),
+            lambda: self._attempt(params, page=page, part=part, what=what, trusted=trusted),
             what=what,
             on_retry=on_retry,
         )
@@ -205,7 +211,15 @@ class UsajobsClient(PooledClient):
             stop=self._stop,
         )
 
-    def _attempt(self, params: dict[str, str], *, page: int, part: str | None, what: str) -> Page:
+    def _attempt(
+        self,
+        params: dict[str, str],
+        *,
+        page: int,
+        part: str | None,
+        what: str,
+        trusted: Callable[[str], bool] | None = None,
+    ) -> Page:
         self._limiter.acquire()
         sent_at = _utcnow()
         started = self._clock()
@@ -229,10 +243,12 @@ class UsajobsClient(PooledClient):
         with self._lock:
             key = str(response.status_code)
             self._by_status[key] = self._by_status.get(key, 0) + 1
-        payload, error = inspect_response(response)
-        if error is not None:
-            raise error
-        assert payload is not None
+        payload: dict[str, Any] | None = None
+        if not _trusted(response, trusted):
+            payload, error = inspect_response(response)
+            if error is not None:
+                raise error
+            assert payload is not None
         result = Page(
             part=part,
             page=page,
@@ -243,15 +259,15 @@ class UsajobsClient(PooledClient):
             status=response.status_code,
             headers=safe_headers(headers),
             body=response.content,
-            payload=payload,
+            decoded=payload,
         )
         log.debug(
             "usajobs.page",
             part=part,
             page=page,
             status=result.status,
-            items=len(result.items),
-            count_all=result.count_all,
+            items=len(result.items) if payload is not None else None,
+            count_all=result.count_all if payload is not None else None,
             elapsed_ms=round((self._clock() - started) * 1000, 1),
         )
         return result
@@ -296,3 +312,10 @@ class UsajobsClient(PooledClient):
             )
             pager.advance(fetched.control_numbers)
             yield fetched
+
+
+def _trusted(response: httpx.Response, trusted: Callable[[str], bool] | None) -> bool:
+    """A 2xx body the caller knows (by its SHA-256) as a page it parsed and loaded before."""
+    if trusted is None or not 200 <= response.status_code <= 299 or not response.content:
+        return False
+    return trusted(hashlib.sha256(response.content).hexdigest())

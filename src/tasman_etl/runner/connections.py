@@ -16,6 +16,7 @@ import psycopg
 import structlog
 
 from tasman_etl.db import repository as repo
+from tasman_etl.db.known import KnownPage, known_page, known_payload
 from tasman_etl.errors import DatabaseError
 from tasman_etl.storage.bronze import BronzeKey
 
@@ -89,6 +90,14 @@ class SideConn:
         if not control_numbers:
             return {}
         return self._call(lambda conn: repo.stored_hashes(conn, control_numbers, kind=kind))
+
+    def known_payload(self, payload_sha256: str) -> bool:
+        """Whether a cleanly loaded page had this payload (`db.known.known_payload`)."""
+        return self._call(lambda conn: known_payload(conn, payload_sha256))
+
+    def known_page(self, payload_sha256: str) -> KnownPage | None:
+        """The known page with this payload whose jobs are unchanged (`db.known`), or None."""
+        return self._call(lambda conn: known_page(conn, payload_sha256))
 
     def captured_sha256(self, key: BronzeKey) -> tuple[bool, str | None]:
         """`repo.captured_sha256` of a bronze object's page in the run that captured it."""

@@ -31,7 +31,8 @@ from tasman_etl.runner.connections import (
     reconnector,
 )
 from tasman_etl.runner.engine import Done, Window, execute
-from tasman_etl.runner.pages import Notes, Package, Stages
+from tasman_etl.runner.package import Notes, Package, report_loaded
+from tasman_etl.runner.pages import Stages
 from tasman_etl.runner.results import RunAborted, RunLockedError, RunResult
 
 __all__ = ["Run", "RunAborted", "RunLockedError", "RunResult"]
@@ -168,16 +169,21 @@ class Run:
             idle=self.beat,
         )
 
-    def stages(self, store: Any, run_date: Any, gate: Any, *, note_captures: bool) -> Stages:
-        """The worker side for this run (see `tasman_etl.runner.pages.Stages`)."""
+    def stages(
+        self, store: Any, run_date: Any, gate: Any, *, note_captures: bool, known: bool = False
+    ) -> Stages:
+        """The worker side for this run (see `tasman_etl.runner.pages.Stages`); with
+        ``known``, a captured page that repeats a known one is not parsed (ADR 0029)."""
+        side = self.side()
         self._stages = Stages(
             store,
             self.run_id,
             run_date,
-            self.side(),
+            side,
             gate=gate,
             note_captures=note_captures,
             loads=lambda: self.notes.loads,
+            known=side.known_page if known else None,
         )
         return self._stages
 
@@ -297,6 +303,7 @@ class Run:
             return "held"
         if outcome is not None:
             rows = outcome.rows
+        known_dq = pkg.known.dq if pkg.known is not None else None
         started = time.perf_counter()
         counts = self.with_db(
             lambda: repo.load_page_rows(
@@ -306,7 +313,8 @@ class Run:
                 seen_at=pkg.seen_at,
                 extra_ledger={
                     "attempts": pkg.attempts,
-                    "dq": {"results": results} if results is not None else None,
+                    "dq": {"results": results} if results is not None else known_dq,
+                    "items_digest": pkg.items_digest,
                 },
             )
         )
@@ -316,34 +324,7 @@ class Run:
         again = [cn for cn in rows.control_numbers if cn in self.notes.seen]
         self.notes.seen.update(rows.control_numbers)
         self.notes.unknown_keys.update(rows.unknown_keys)
-        log.info(
-            "page_loaded",
-            page_key=pkg.record.page_key,
-            items=rows.items,
-            inserted=counts.inserted,
-            updated=counts.updated,
-            unchanged=counts.unchanged,
-            quarantined=counts.quarantined,
-            duplicates=rows.duplicates + len(again),
-        )
-        if again:
-            # The same rule as within a page: one row per control number (the later copy
-            # wins), counted under `duplicates`, reported; the page is not held.
-            log.warning(
-                "dq_duplicate_control_numbers",
-                page_key=pkg.record.page_key,
-                scope="run",
-                count=len(again),
-                control_numbers=again[:20],
-            )
-        for q in rows.quarantine:
-            log.warning(
-                "item_quarantined",
-                page_key=pkg.record.page_key,
-                item_index=q.item_index,
-                control_number=q.control_number,
-                reason=q.reason,
-            )
+        report_loaded(pkg.record.page_key, rows, counts, again)
         return "loaded"
 
     def fail(

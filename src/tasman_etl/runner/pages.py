@@ -13,15 +13,15 @@ import secrets
 import time
 from collections import Counter
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from datetime import UTC, date, datetime
 from typing import Any
 
-import psycopg
 import structlog
 
 from tasman_etl import __version__
 from tasman_etl.db import repository as repo
+from tasman_etl.db.known import KnownPage, items_digest
 from tasman_etl.dq.outcome import GateOutcome, PageGate
 from tasman_etl.errors import BronzeIntegrityError, StorageError
 from tasman_etl.historic import (
@@ -33,7 +33,9 @@ from tasman_etl.historic import (
     transform_historic_item,
 )
 from tasman_etl.historic_text import is_text_page, transform_text_page
+from tasman_etl.http.page import count_all_in
 from tasman_etl.runner.connections import SideConn
+from tasman_etl.runner.package import PHASES, Notes, Package, PageSource
 from tasman_etl.storage.bronze import (
     BronzeKey,
     BronzeStore,
@@ -60,10 +62,11 @@ __all__ = [
 
 log = structlog.get_logger(__name__)
 
-PHASES = ("fetch", "bronze", "parse", "dq", "load")
-
 Lookup = Callable[[list[str], str], Mapping[str, str]]
 """``(control numbers, kind) -> stored content hashes`` (`repository.stored_hashes`)."""
+
+Known = Callable[[str], KnownPage | None]
+"""``payload SHA-256 -> the known page with that payload`` (`db.known.known_page`)."""
 
 
 def new_run_id(now: datetime | None = None) -> str:
@@ -102,86 +105,6 @@ class CaptureMismatchError(BronzeIntegrityError):
     """
 
 
-@dataclass(frozen=True)
-class PageSource:
-    """One page as received (from HTTP, a file, or an envelope), still to be captured."""
-
-    page: int
-    part: str | None
-    endpoint: str
-    params: Mapping[str, Any]
-    sent_at: datetime
-    received_at: datetime
-    status: int
-    headers: Mapping[str, str]
-    payload_bytes: bytes
-    payload: Mapping[str, Any]
-    source: str
-    notes: str | None = None
-    """What the page is, for the bronze envelope (``raw page 3 of 10``)."""
-
-
-@dataclass
-class Package:
-    """One page on its way through the stages; each stage fills in its part.
-
-    The source sets `record` (the ledger identity) and either `src` (a page still to
-    capture) or `bronze` (an object to read back). `prepare` adds `rows` and `outcome`
-    (or `rejected`: why the payload is not a loadable search response) and drops the
-    parsed payload; the owner loads it and drops the package.
-    """
-
-    record: repo.PageRecord
-    seen_at: datetime
-    src: PageSource | None = None
-    bronze: BronzeKey | None = None
-    stored: BronzeKey | None = None
-    """Where the page is in bronze once captured or read back (to prepare it again)."""
-    payload: Mapping[str, Any] | None = None
-    endpoint: str | None = None
-    """The request's endpoint (from the source or the bronze envelope), to tell pages apart."""
-    attempts: int = 1
-    nbytes: int = 0
-    rows: PageRows | None = None
-    outcome: GateOutcome | None = None
-    rejected: str | None = None
-    looked_up: int = 0
-    """`Notes.loads` when the stored hashes were looked up: loads after it are not seen."""
-    unverified: str | None = None
-    """Why a bronze page could not be checked against its capture hash (it loads anyway)."""
-    phases: dict[str, float] = field(default_factory=dict)
-    tag: Any = None
-    """Whatever the source wants back when the page is finished (`run`: the API page)."""
-    error: BaseException | None = None
-    """Why the page could not be prepared (set on the owner thread when it is finished)."""
-    apply: Callable[[psycopg.Connection[Any]], None] | None = None
-    """Owner-thread work that replaces the page load (a code list found among `load`'s
-    files): no ledger row."""
-
-    def time(self, phase: str, started: float) -> None:
-        """Add the time since `started` (perf_counter) to `phase`."""
-        self.phases[phase] = self.phases.get(phase, 0.0) + time.perf_counter() - started
-
-
-@dataclass
-class Notes:
-    """What this invocation saw besides the ledger's counts."""
-
-    errors: list[str] = field(default_factory=list)
-    unverified: list[str] = field(default_factory=list)
-    unknown_keys: Counter[str] = field(default_factory=Counter)
-    seen: set[str] = field(default_factory=set)
-    loads: int = 0
-    """Pages loaded so far by this invocation (workers read it: a monotonic counter)."""
-    written: dict[str, int] = field(default_factory=dict)
-    """Control number -> `loads` once the page that wrote its job row was committed."""
-    phases: dict[str, float] = field(default_factory=lambda: dict.fromkeys(PHASES, 0.0))
-
-    def phase_times(self) -> dict[str, float]:
-        """`{fetch_s, bronze_s, parse_s, dq_s, load_s}` rounded to milliseconds."""
-        return {f"{name}_s": round(self.phases.get(name, 0.0), 3) for name in PHASES}
-
-
 class Stages:
     """The worker side of a page: bronze (write or read back), parse, gate. Thread-safe."""
 
@@ -195,8 +118,10 @@ class Stages:
         gate: PageGate | None,
         note_captures: bool = False,
         loads: Callable[[], int] = lambda: 0,
+        known: Known | None = None,
     ) -> None:
         self.store = store
+        self.known = known
         self.run_id = run_id
         self.run_date = run_date
         self.side = side
@@ -223,6 +148,10 @@ class Stages:
                 self._read_back(pkg)
             elif pkg.src is not None:
                 self._capture(pkg, pkg.src)
+                if self.known is not None and self._known(pkg, self.known):
+                    return pkg
+                if pkg.payload is None and pkg.src.parse is not None:
+                    pkg.payload = pkg.src.parse()
             self._parse(pkg, self.side.stored_hashes)
         finally:
             pkg.payload, pkg.src = None, None
@@ -240,6 +169,7 @@ class Stages:
         if not isinstance(payload, Mapping):
             return pkg
         pkg.payload, pkg.rows, pkg.outcome = payload, None, None
+        pkg.known, pkg.items_digest = None, None
         try:
             self._parse(pkg, lookup)
         finally:
@@ -264,6 +194,7 @@ class Stages:
                 part=src.part,
                 code_version=__version__,
                 payload=src.payload,
+                payload_is_object=src.payload is None and src.parse is not None,
                 notes=src.notes,
                 payload_sha256=sha,
             )
@@ -277,6 +208,23 @@ class Stages:
         if self.note_captures:
             self.side.note_capture(pkg.record)
         pkg.time("bronze", started)
+
+    def _known(self, pkg: Package, known: Known) -> bool:
+        """Whether the page repeats a known one: then its rows are its unchanged items."""
+        sha = pkg.record.sha256
+        if sha is None:
+            return False
+        started = time.perf_counter()
+        pkg.looked_up = self.loads()  # before the lookup, as for stored hashes
+        hit = known(sha)
+        if hit is None:
+            return False
+        cns = hit.control_numbers
+        pkg.rows = PageRows(items=hit.items, control_numbers=list(cns), unchanged=list(cns))
+        pkg.known, pkg.items_digest = hit, hit.items_digest
+        pkg.time("parse", started)
+        log.info("page_known", page_key=pkg.record.page_key, same_as=f"{hit.run_id}/{hit.page_key}")
+        return True
 
     def _read_back(self, pkg: Package) -> None:
         """Read a bronze object; it must carry the hash its run recorded at capture."""
@@ -349,6 +297,35 @@ class Stages:
             started = time.perf_counter()
             pkg.outcome = self.gate(rows, payload)
             pkg.time("dq", started)
+        if not historic and _clean(rows, pkg.outcome, len(items)) and _countable(pkg, payload):
+            pkg.items_digest = items_digest(
+                (p.control_number, p.digest)
+                for p in prepared
+                if p.control_number is not None and p.digest is not None
+            )
+
+
+def _clean(rows: PageRows, outcome: GateOutcome | None, items: int) -> bool:
+    """A page whose every item loads as it is: no quarantine, duplicate, drift or failure."""
+    if outcome is not None:
+        if outcome.hold or outcome.failed_expectations:
+            return False
+        rows = outcome.rows
+    return (
+        not rows.quarantine
+        and not rows.duplicates
+        and not rows.unknown_keys
+        and len(rows.control_numbers) == items
+    )
+
+
+def _countable(pkg: Package, payload: Mapping[str, Any]) -> bool:
+    """Whether a repeat of this page could give its ``SearchResultCountAll`` unparsed."""
+    body = pkg.src.payload_bytes if pkg.src is not None else None
+    result = payload.get("SearchResult")
+    if body is None or not isinstance(result, Mapping):
+        return False
+    return count_all_in(body) == result.get("SearchResultCountAll")
 
 
 def _with(record: repo.PageRecord, **changes: Any) -> repo.PageRecord:

@@ -16,8 +16,10 @@ from typing import Any
 import structlog
 
 from tasman_etl.db import repository as repo
+from tasman_etl.db.known import KnownPage
 from tasman_etl.dq.outcome import PageGate
 from tasman_etl.errors import AuthError, TasmanError
+from tasman_etl.http.page import count_all_in
 from tasman_etl.http.partition import CAP, is_capped, page_count
 from tasman_etl.http.usajobs import Page, SearchPlan, SearchQuery, UsajobsClient
 from tasman_etl.runner.lifecycle import Run, RunAborted
@@ -69,7 +71,12 @@ class _Facts:
     empty: bool
 
 
-def _facts(page: Page) -> _Facts:
+def _facts(page: Page, known: KnownPage | None = None) -> _Facts:
+    if known is not None and page.decoded is None:  # a repeat: the ledger and the bytes
+        counted = count_all_in(page.body)
+        if counted is not None:
+            first = set(known.control_numbers) if page.page == 1 else None
+            return _Facts(page.part, page.page, counted, first, known.items == 0)
     try:
         total: int | None = page.count_all
         ids = set(page.control_numbers) if page.page == 1 else None
@@ -99,6 +106,7 @@ def plan_records(plan: SearchPlan, max_pages: int | None) -> list[repo.Partition
 
 
 def _source(page: Page, pages: int | None = None) -> PageSource:
+    """The page to capture; a body the client did not parse is parsed only if needed."""
     notes = f"raw page {page.page}" + (f" of {pages}" if pages else "")
     if page.part:
         notes += f", partition {page.part}"
@@ -112,9 +120,10 @@ def _source(page: Page, pages: int | None = None) -> PageSource:
         status=page.status,
         headers=page.headers,
         payload_bytes=page.body,
-        payload=page.payload,
+        payload=page.decoded,
         source=page.endpoint,
         notes=notes,
+        parse=None if page.decoded is not None else lambda: page.payload,
     )
 
 
@@ -133,7 +142,7 @@ class Search:
         self.run = run
         self.client = client
         self.opts = opts
-        self.stages = run.stages(store, run_date, gate, note_captures=True)
+        self.stages = run.stages(store, run_date, gate, note_captures=True, known=True)
         self.store = store
         self.requests = threading.BoundedSemaphore(max(1, opts.concurrency))
         """At most `concurrency` pages being fetched at a time (their retries and backoff
@@ -242,7 +251,12 @@ class Search:
     # -- a worker thread -----------------------------------------------------------------
 
     def prepare(self, pkg: Package) -> Package:
-        """GET the page (unless planning did, or it is in bronze), then the common stages."""
+        """GET the page (unless planning did, or it is in bronze), then the common stages.
+
+        A body repeating a cleanly loaded page is not parsed by the client: the stages
+        check whether its jobs are unchanged since (then it is never parsed).
+        """
+        page: Page | None = None
         if pkg.bronze is None:
             part: Part = pkg.tag
             number = pkg.record.page
@@ -255,13 +269,17 @@ class Search:
                         number,
                         part=part.key,
                         results_per_page=self.opts.results_per_page,
+                        trusted=self.stages.side.known_payload,
                     )
                 pkg.time("fetch", started)
             pkg.src = _source(page, part.pages)
             pkg.seen_at = page.received_at
             pkg.record = replace(pkg.record, fetched_at=page.received_at)
-            pkg.tag = _facts(page)
-        return self.stages.prepare(pkg)
+        try:
+            return self.stages.prepare(pkg)
+        finally:
+            if page is not None:
+                pkg.tag = _facts(page, pkg.known)
 
     # -- back on the owner thread --------------------------------------------------------
 

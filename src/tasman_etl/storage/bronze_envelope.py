@@ -77,6 +77,7 @@ def build_envelope(
     payload: Mapping[str, Any] | None = None,
     notes: str | None = None,
     payload_sha256: str | None = None,
+    payload_is_object: bool = False,
 ) -> bytes:
     """Build the gzipped bronze envelope for one response; the same input gives the same bytes.
 
@@ -87,6 +88,8 @@ def build_envelope(
     Pass ``payload`` (the already parsed ``payload_bytes``) to skip parsing them again: the
     bytes are then embedded verbatim. Without it they are parsed and validated here.
     ``payload_sha256``: their SHA-256 when the caller has it already (not computed again).
+    ``payload_is_object``: the caller knows the bytes are a JSON object without parsing
+    them (they repeat, byte for byte, a page parsed before): embedded verbatim too.
 
     ``payload_bytes`` are the response body exactly as received: they must be a JSON object
     (ValueError otherwise); ``ingest.sha256`` is their SHA-256. Response ``headers`` are reduced
@@ -116,7 +119,7 @@ def build_envelope(
         "code_version": code_version,
         "notes": notes if notes is not None else f"raw page {page}",
     }
-    if isinstance(payload, dict) and _spliceable(payload_bytes):
+    if (payload_is_object or isinstance(payload, dict)) and _spliceable(payload_bytes):
         # The caller parsed these bytes already: embed them verbatim instead of parsing and
         # serialising 3 MB again. The result is still one JSON document, key order as below.
         try:

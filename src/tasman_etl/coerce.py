@@ -285,6 +285,11 @@ def parse_text_list(value: Any) -> list[str]:
     if isinstance(value, str):
         return [value]
     if isinstance(value, list):
+        for element in value:
+            if type(element) is not str:
+                break
+        else:  # the usual case: strings only, nothing to convert or drop
+            return list(value)
         out = []
         for element in value:
             text = parse_text(element)

@@ -10,7 +10,7 @@ writes the text:
 - floats that the two spell differently (below 0.0001 or from 1e16: ``1e-05`` against
   ``0.00001``) and NaN/Infinity, which orjson writes as ``null``: `loads` parses them as
   `Unusual`, a float subclass orjson refuses, so an item holding one goes to ``json``
-  (and a ``null`` in a value's place always does, whoever parsed the value);
+  (and for the compact texts, a ``null`` in a value's place always does, whoever parsed the value);
 - values orjson refuses (an integer past 64 bits, a lone surrogate, nesting past 255
   levels, any type that is not JSON's own);
 - for the ASCII text, any non-ASCII character or DEL (``json`` escapes them as
@@ -62,12 +62,12 @@ _PASSTHROUGH = (
 """Types ``json`` does not write as orjson would are refused, so ``json`` decides."""
 
 
-def _fast(value: Any, option: int = 0) -> bytes | None:
+def _fast(value: Any, option: int = 0, *, nulls: bool = True) -> bytes | None:
     try:
         out = orjson.dumps(value, option=_PASSTHROUGH | option)
     except _ORJSON_REFUSES:
         return None
-    return None if _unsure(out) else out
+    return None if nulls and _unsure(out) else out
 
 
 _BEFORE_VALUE = frozenset(b":,[")
@@ -111,7 +111,9 @@ def compact_strict(value: Any) -> str:
 def canonical_ascii(value: Any) -> bytes:
     """``json.dumps(value, sort_keys=True, ensure_ascii=True, separators=(",", ":"))``
     encoded as ASCII: the same bytes."""
-    out = _fast(value, orjson.OPT_SORT_KEYS)
+    # No null check (it costs a scan of the text): a NaN parsed by `loads` is `Unusual`,
+    # which orjson refuses; only a NaN built some other way would hash as a null does.
+    out = _fast(value, orjson.OPT_SORT_KEYS, nulls=False)
     if out is not None and out.isascii() and b"\x7f" not in out:
         return out
     text = json.dumps(value, sort_keys=True, ensure_ascii=True, separators=(",", ":"))

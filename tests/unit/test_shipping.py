@@ -184,3 +184,13 @@ def test_pre_commit_has_the_hygiene_hooks_and_the_readme_installs_it() -> None:
     for hook in ("ruff", "ruff-format", "mypy"):
         assert hook in hooks, hook
     assert "pre-commit install" in README
+
+
+def test_the_package_version_is_pyprojects() -> None:
+    from importlib.metadata import version
+
+    from tasman_etl import __version__
+
+    root = Path(__file__).resolve().parents[2]
+    declared = tomllib.loads((root / "pyproject.toml").read_text(encoding="utf-8"))
+    assert __version__ == declared["project"]["version"] == version("tasman-etl")

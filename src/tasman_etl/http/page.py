@@ -51,6 +51,8 @@ class Page:
     headers: dict[str, str]
     body: bytes = field(repr=False)
     decoded: dict[str, Any] | None = field(default=None, repr=False, compare=False)
+    body_sha256: str | None = field(default=None, repr=False, compare=False)
+    """The body's SHA-256 hex when the client computed it (to ask whether it is trusted)."""
 
     @property
     def payload(self) -> dict[str, Any]:

@@ -244,7 +244,8 @@ class UsajobsClient(PooledClient):
             key = str(response.status_code)
             self._by_status[key] = self._by_status.get(key, 0) + 1
         payload: dict[str, Any] | None = None
-        if not _trusted(response, trusted):
+        digest = _body_sha256(response) if trusted is not None else None
+        if digest is None or trusted is None or not trusted(digest):
             payload, error = inspect_response(response)
             if error is not None:
                 raise error
@@ -260,6 +261,7 @@ class UsajobsClient(PooledClient):
             headers=safe_headers(headers),
             body=response.content,
             decoded=payload,
+            body_sha256=digest,
         )
         log.debug(
             "usajobs.page",
@@ -314,8 +316,8 @@ class UsajobsClient(PooledClient):
             yield fetched
 
 
-def _trusted(response: httpx.Response, trusted: Callable[[str], bool] | None) -> bool:
-    """A 2xx body the caller knows (by its SHA-256) as a page it parsed and loaded before."""
-    if trusted is None or not 200 <= response.status_code <= 299 or not response.content:
-        return False
-    return trusted(hashlib.sha256(response.content).hexdigest())
+def _body_sha256(response: httpx.Response) -> str | None:
+    """The SHA-256 hex of a non-empty 2xx body (the caller may trust it unparsed), or None."""
+    if not 200 <= response.status_code <= 299 or not response.content:
+        return None
+    return hashlib.sha256(response.content).hexdigest()

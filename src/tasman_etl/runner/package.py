@@ -47,6 +47,8 @@ class PageSource:
     source: str
     notes: str | None = None
     """What the page is, for the bronze envelope (``raw page 3 of 10``)."""
+    payload_sha256: str | None = None
+    """SHA-256 hex of ``payload_bytes`` when the source has it already."""
     parse: Callable[[], Mapping[str, Any]] | None = None
     """With ``payload`` None: the body repeats a page parsed and loaded before (a JSON
     object, not parsed yet); this parses it if the page turns out not to be known."""

@@ -179,7 +179,7 @@ class Stages:
     def _capture(self, pkg: Package, src: PageSource) -> None:
         started = time.perf_counter()
         key = self.bronze_key(src.page, src.part)
-        sha = sha256_hex(src.payload_bytes)
+        sha = src.payload_sha256 or sha256_hex(src.payload_bytes)
         try:
             body = build_envelope(
                 endpoint=src.endpoint,

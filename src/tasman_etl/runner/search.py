@@ -123,6 +123,7 @@ def _source(page: Page, pages: int | None = None) -> PageSource:
         payload=page.decoded,
         source=page.endpoint,
         notes=notes,
+        payload_sha256=page.body_sha256,
         parse=None if page.decoded is not None else lambda: page.payload,
     )
 

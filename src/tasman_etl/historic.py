@@ -1,7 +1,8 @@
 """Historic JOA records: a pydantic model of their variants, and rows for the silver tables.
 
-Pure (no I/O), like `transform.py`, whose row layouts it produces exactly, so a posting seen
-by the Search API and by the Historic JOA is one `job` row keyed by the control number.
+Pure (no I/O), like `transform.py`, whose row layouts (the named rows of `tasman_etl.rows`)
+it produces exactly, so a posting seen by the Search API and by the Historic JOA is one `job`
+row keyed by the control number.
 
 The model accepts what the API has been seen to send (usajobs-api.md §5): any key case
 (``HiringPaths``/``hiringPaths``/``hiringpaths``: keys are matched case-insensitively at
@@ -32,15 +33,20 @@ from tasman_etl.historic_model import (
     fold_keys,
 )
 from tasman_etl.models import ANNUAL_FACTORS, parse_datetime
-from tasman_etl.transform import (
+from tasman_etl.rows import (
     BTREE_TEXT_CHARS,
     TITLE_CHARS,
+    CategoryRow,
+    DetailsRow,
+    GradeRow,
+    HiringPathRow,
     ItemRows,
+    JobRow,
+    LocationRow,
     PageRows,
-    content_hash,
     cut,
-    transform_page,
 )
+from tasman_etl.transform import content_hash, transform_page
 
 __all__ = [
     "CLOSED_STATUS_WORDS",
@@ -197,6 +203,68 @@ def _code(value: str | None, table: Mapping[str, str]) -> str | None:
     return table.get(value.strip().lower(), value.strip())
 
 
+def _details(rec: HistoricRecord, cn: str) -> DetailsRow:
+    """The `job_details` row of a record: what the Historic JOA has (long texts come later,
+    from AnnouncementText: `tasman_etl.historic_text`), labels mapped to the search's codes."""
+    clearance = rec.security_clearance or (
+        "Not Required" if rec.security_clearance_required is False else None
+    )
+    return DetailsRow(
+        control_number=cn,
+        qualification_summary=None,
+        who_may_apply_name=rec.who_may_apply,
+        who_may_apply_code=None,
+        low_grade=rec.minimum_grade,
+        high_grade=rec.maximum_grade,
+        promotion_potential=rec.promotion_potential,
+        sub_agency_name=rec.hiring_subelement_name,
+        organization_codes=None,
+        schedule_code=None,
+        schedule_name=rec.work_schedule,
+        offering_type_code=None,
+        offering_type_name=rec.appointment_type,
+        total_openings=rec.total_openings,
+        travel_code=_code(rec.travel_requirement, _TRAVEL_CODES),
+        service_type=_code(rec.service_type, _SERVICE_CODES),
+        announcement_closing_type=(
+            rec.announcement_closing_type_code or rec.announcement_closing_type_description
+        ),
+        commute_distance=None,
+        security_clearance=clearance,
+        position_sensitivity=rec.position_sensitivity,
+        relocation=rec.relocation_expenses_reimbursed,
+        drug_test_required=rec.drug_test_required,
+        within_area=None,
+        telework_eligible=rec.telework_eligible,
+        remote_indicator=rec.remote_indicator,
+        benefits_display_default_text=None,
+        financial_disclosure=rec.financial_disclosure,
+        bargaining_unit_status=None,
+        bargaining_unit_status_additional_text=None,
+        mco_tags=[],
+        major_duties=[],
+        key_requirements=[],
+        adjudication_type=[],
+        agency_marketing_statement=None,
+        education=None,
+        requirements=None,
+        evaluations=None,
+        how_to_apply=None,
+        what_to_expect_next=None,
+        required_documents=None,
+        benefits=None,
+        benefits_url=None,
+        other_information=None,
+        apply_online_url=None,
+        detail_status_url=None,
+        preview_questionnaire_url=None,
+        agency_contact_email=None,
+        agency_contact_phone=None,
+        agency_contact_website=None,
+        appointment_explanation_text=None,
+    )
+
+
 def transform_historic_item(
     raw: Mapping[str, Any], raw_text: str, digest: str | None = None
 ) -> ItemRows:
@@ -210,66 +278,50 @@ def transform_historic_item(
     interval = rec.pay_interval
     names = [loc.name for loc in rec.locations]
     display = None if not names else names[0] if len(names) == 1 else "Multiple Locations"
-    job: tuple[Any, ...] = (
-        cn,
-        cut(rec.announcement_number, BTREE_TEXT_CHARS),
-        cut(rec.position_title, TITLE_CHARS),
-        POSITION_URI.format(cn=cn),
-        [],
-        display,
-        rec.hiring_agency_name,
-        rec.hiring_department_name,
-        rec.hiring_subelement_name,
-        None,
-        rec.minimum_salary,
-        rec.maximum_salary,
-        interval,
-        rec.salary_type,
-        _annual(rec.minimum_salary, interval),
-        _annual(rec.maximum_salary, interval),
-        rec.position_open_date,
-        rec.position_close_date,
-        None,
-        None,
-        rec.telework_eligible,
-        rec.remote_indicator,
-        len(rec.locations),
-        digest or content_hash(raw),
-        raw_text,
+    job = JobRow(
+        control_number=cn,
+        position_id=cut(rec.announcement_number, BTREE_TEXT_CHARS),
+        position_title=cut(rec.position_title, TITLE_CHARS),
+        position_uri=POSITION_URI.format(cn=cn),
+        apply_uris=[],
+        position_location_display=display,
+        organization_name=rec.hiring_agency_name,
+        department_name=rec.hiring_department_name,
+        sub_agency=rec.hiring_subelement_name,
+        job_summary=None,
+        pay_min=rec.minimum_salary,
+        pay_max=rec.maximum_salary,
+        pay_interval_code=interval,
+        pay_interval_description=rec.salary_type,
+        pay_annual_min=_annual(rec.minimum_salary, interval),
+        pay_annual_max=_annual(rec.maximum_salary, interval),
+        publication_start_date=rec.position_open_date,
+        application_close_date=rec.position_close_date,
+        position_start_date=None,
+        position_end_date=None,
+        telework_eligible=rec.telework_eligible,
+        remote_indicator=rec.remote_indicator,
+        location_count=len(rec.locations),
+        content_hash=digest or content_hash(raw),
+        raw_json=raw_text,
     )
     locations = [
-        (cn, idx, cut(name, BTREE_TEXT_CHARS), loc.country, loc.state, name, None, None)
+        LocationRow(cn, idx, cut(name, BTREE_TEXT_CHARS), loc.country, loc.state, name, None, None)
         for idx, (loc, name) in enumerate(zip(rec.locations, names, strict=True))
     ]
-    by_code: dict[str, tuple[Any, ...]] = {}
+    by_code: dict[str, CategoryRow] = {}
     for c in rec.job_categories:
         if c.series and c.series.strip():
             code = c.series.strip()[:BTREE_TEXT_CHARS]
-            by_code[code] = (cn, code, c.name)
+            by_code[code] = CategoryRow(cn, code, c.name)
     scale = (rec.pay_scale or "").strip()[:BTREE_TEXT_CHARS]
-    grades = [(cn, scale)] if scale else []
+    grades = [GradeRow(cn, scale)] if scale else []
     paths = (_code(p.hiring_path, _HIRING_PATH_CODES) for p in rec.hiring_paths)
     hiring = [
-        (cn, code) for code in dict.fromkeys(p.lower()[:BTREE_TEXT_CHARS] for p in paths if p)
+        HiringPathRow(cn, code)
+        for code in dict.fromkeys(p.lower()[:BTREE_TEXT_CHARS] for p in paths if p)
     ]
-    clearance = rec.security_clearance or (
-        "Not Required" if rec.security_clearance_required is False else None
-    )
-    details: tuple[Any, ...] = (
-        cn, None, rec.who_may_apply, None,
-        rec.minimum_grade, rec.maximum_grade, rec.promotion_potential,
-        rec.hiring_subelement_name, None,
-        None, rec.work_schedule, None, rec.appointment_type,
-        rec.total_openings,
-        _code(rec.travel_requirement, _TRAVEL_CODES),
-        _code(rec.service_type, _SERVICE_CODES),
-        rec.announcement_closing_type_code or rec.announcement_closing_type_description,
-        None, clearance, rec.position_sensitivity,
-        rec.relocation_expenses_reimbursed, rec.drug_test_required, None,
-        rec.telework_eligible, rec.remote_indicator, None, rec.financial_disclosure,
-        None, None, [], [], [], [],
-        *([None] * 17),
-    )  # fmt: skip
+    details = _details(rec, cn)
     return ItemRows(cn, job, locations, list(by_code.values()), grades, hiring, details)
 
 

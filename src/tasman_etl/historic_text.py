@@ -20,7 +20,9 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from tasman_etl.historic_model import fold_keys
-from tasman_etl.transform import PageRows, QuarantineRow, content_hash, storable_text
+from tasman_etl.rows import PageRows, QuarantineRow
+from tasman_etl.storable import storable_text
+from tasman_etl.transform import content_hash
 
 __all__ = [
     "DUTIES_KEY",

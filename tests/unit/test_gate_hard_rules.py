@@ -32,14 +32,12 @@ from tasman_etl.dq.gx import suite
 from tasman_etl.dq.gx.suite import ExpectationSpec, row_expectations
 from tasman_etl.dq.native import NativeSuiteRunner
 from tasman_etl.models import RATE_INTERVAL_CODES
-from tasman_etl.transform import JOB_COLUMNS, PageRows, transform_page
+from tasman_etl.transform import PageRows, transform_page
 
 ADR = (
     Path(__file__).resolve().parents[2]
     / "docs/architecture/decisions/0026-native-evaluation-of-the-gx-suite.md"
 )
-COL = {name: i for i, name in enumerate(JOB_COLUMNS)}
-LAT, LON = 6, 7  # positions in a location row
 
 _PAIR = {"or_equal": True, "ignore_row_if": "either_value_is_missing"}
 #: The left-out expectations, as the suite had them, and the model rule that enforces each.
@@ -435,18 +433,15 @@ def test_each_rule_left_to_the_models_fails_a_row_that_got_past_them() -> None:
     assert failures(rows) == [] and len(rows.jobs) == 7
 
     def job(k: int, **values: Any) -> None:
-        row = list(rows.jobs[k])
-        for name, value in values.items():
-            row[COL[name]] = value
-        rows.jobs[k] = tuple(row)
+        rows.jobs[k] = rows.jobs[k]._replace(**values)
 
     job(0, control_number=None)
     job(1, position_title="  ")  # blank: the frame makes it null
     job(2, position_uri=None)
     job(3, pay_min=-1)
     job(4, pay_min=200, pay_max=100)
-    rows.locations[5] = (*rows.locations[5][:LAT], 95.0, rows.locations[5][LON])
-    rows.locations[6] = (*rows.locations[6][:LON], -181.0)
+    rows.locations[5] = rows.locations[5]._replace(latitude=95.0)
+    rows.locations[6] = rows.locations[6]._replace(longitude=-181.0)
     assert failures(rows) == [
         ("control_number_present", (0,), None),
         ("position_title_present", (1,), None),

@@ -11,11 +11,11 @@ from __future__ import annotations
 import bisect
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 from tasman_etl.dq.frames import Frame, item_control_number
 from tasman_etl.dq.gx.suite import ITEM_COUNT, ExpectationSpec
-from tasman_etl.transform import JOB_COLUMNS, PageRows, QuarantineRow
+from tasman_etl.rows import PageRows, QuarantineRow
 
 __all__ = [
     "ExpectationOutcome",
@@ -26,8 +26,15 @@ __all__ = [
     "split_by_page",
 ]
 
-_CN = JOB_COLUMNS.index("control_number")
-_RAW = JOB_COLUMNS.index("raw_json")
+
+class _Keyed(Protocol):
+    """A silver row: every layout starts with the job's control number."""
+
+    @property
+    def control_number(self) -> str: ...
+
+
+_Row = TypeVar("_Row", bound=_Keyed)
 
 
 @dataclass(frozen=True)
@@ -165,16 +172,16 @@ def quarantine_jobs(
     raw: dict[str, str] = {}
     for position, names in sorted(failed_rows.items()):
         job = rows.jobs[position]
-        cn = job[_CN]
+        cn = job.control_number
         reasons[cn] = "dq:" + ",".join(names)
-        raw[cn] = job[_RAW]
+        raw[cn] = job.raw_json
     indexes = last_item_index(items)
     added = [
         QuarantineRow(indexes.get(cn, -1), cn, reason, raw[cn]) for cn, reason in reasons.items()
     ]
 
-    def keep(table: list[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
-        return [row for row in table if row[0] not in reasons]
+    def keep(table: list[_Row]) -> list[_Row]:
+        return [row for row in table if row.control_number not in reasons]
 
     return PageRows(
         jobs=keep(rows.jobs),

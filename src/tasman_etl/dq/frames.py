@@ -23,7 +23,8 @@ from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
 
-from tasman_etl.transform import JOB_COLUMNS, PageRows, search_items
+from tasman_etl.rows import PageRows
+from tasman_etl.transform import search_items
 
 __all__ = [
     "Frame",
@@ -56,7 +57,6 @@ class Frame:
         return len(first)
 
 
-_J = {name: i for i, name in enumerate(JOB_COLUMNS)}
 _JOB_KINDS: dict[str, str] = {
     "control_number": "text",
     "position_title": "text",
@@ -71,8 +71,6 @@ _JOB_KINDS: dict[str, str] = {
     "latitude_extreme": "float",
     "longitude_extreme": "float",
 }
-_LOC_LAT = 6
-_LOC_LON = 7
 
 
 def _float(value: Any) -> float | None:
@@ -100,24 +98,24 @@ def jobs_frame(rows: PageRows) -> Frame:
     lats: dict[str, list[float]] = {}
     lons: dict[str, list[float]] = {}
     for loc in rows.locations:
-        if loc[_LOC_LAT] is not None:
-            lats.setdefault(loc[0], []).append(float(loc[_LOC_LAT]))
-        if loc[_LOC_LON] is not None:
-            lons.setdefault(loc[0], []).append(float(loc[_LOC_LON]))
+        if loc.latitude is not None:
+            lats.setdefault(loc.control_number, []).append(float(loc.latitude))
+        if loc.longitude is not None:
+            lons.setdefault(loc.control_number, []).append(float(loc.longitude))
     cols: dict[str, list[Any]] = {name: [] for name in _JOB_KINDS}
     for job in rows.jobs:
-        cn = job[_J["control_number"]]
+        cn = job.control_number
         cols["control_number"].append(_text(cn))
-        cols["position_title"].append(_text(job[_J["position_title"]]))
-        cols["position_uri"].append(_text(job[_J["position_uri"]]))
-        uris = [u for u in (job[_J["apply_uris"]] or []) if u is not None]
+        cols["position_title"].append(_text(job.position_title))
+        cols["position_uri"].append(_text(job.position_uri))
+        uris = [u for u in (job.apply_uris or []) if u is not None]
         cols["apply_uris"].append(" ".join(uris) if uris else None)
-        cols["pay_min"].append(_float(job[_J["pay_min"]]))
-        cols["pay_max"].append(_float(job[_J["pay_max"]]))
-        cols["pay_interval_code"].append(_text(job[_J["pay_interval_code"]]))
-        cols["publication_start_date"].append(job[_J["publication_start_date"]])
-        cols["application_close_date"].append(job[_J["application_close_date"]])
-        cols["location_count"].append(int(job[_J["location_count"]] or 0))
+        cols["pay_min"].append(_float(job.pay_min))
+        cols["pay_max"].append(_float(job.pay_max))
+        cols["pay_interval_code"].append(_text(job.pay_interval_code))
+        cols["publication_start_date"].append(job.publication_start_date)
+        cols["application_close_date"].append(job.application_close_date)
+        cols["location_count"].append(int(job.location_count or 0))
         cols["latitude_extreme"].append(_extreme(lats.get(cn, [])))
         cols["longitude_extreme"].append(_extreme(lons.get(cn, [])))
     return Frame(cols, _JOB_KINDS)

@@ -13,7 +13,6 @@ from typing import Any
 import psycopg
 from psycopg import sql
 
-from tasman_etl.db.silver import CONTENT_HASH, RAW_JSON
 from tasman_etl.db.staging import copy_binary, create_staging, ident_list
 from tasman_etl.historic_text import DUTIES_KEY, TEXT_DETAILS
 from tasman_etl.transform import PageRows, QuarantineRow
@@ -76,7 +75,7 @@ _HISTORIC_INACTIVE = """
 
 def write_historic(cur: Cursor, rows: PageRows, params: Mapping[str, Any]) -> None:
     """Keep each historic record as received and let it say whether its job is open."""
-    written = {r[0] for r in rows.jobs}
+    written = {r.control_number for r in rows.jobs}
     if rows.jobs:
         create_staging(cur, "stg_historic", "job_historic", _HISTORIC_COLUMNS)
         states = rows.historic
@@ -86,15 +85,15 @@ def write_historic(cur: Cursor, rows: PageRows, params: Mapping[str, Any]) -> No
             _HISTORIC_COLUMNS,
             (
                 (
-                    r[0],
-                    r[RAW_JSON],
-                    r[CONTENT_HASH],
-                    *states.get(r[0], (None, None)),
+                    r.control_number,
+                    r.raw_json,
+                    r.content_hash,
+                    *states.get(r.control_number, (None, None)),
                     params["seen"],
                     params["seen"],
                     params["run"],
                 )
-                for r in sorted(rows.jobs, key=lambda r: str(r[0]))
+                for r in sorted(rows.jobs, key=lambda r: str(r.control_number))
             ),
             types_of="job_historic",
         )

@@ -23,7 +23,6 @@ from tasman_etl.db.historic import write_historic, write_texts
 from tasman_etl.db.ledger import LoadCounts, PageRecord, write_page_ledger
 from tasman_etl.db.silver import (
     CHILD_TABLES,
-    RAW_JSON,
     mark_seen_in_scope,
     one_item_pages,
     write_silver,
@@ -194,17 +193,17 @@ def _refused_items(
 def _quarantine_refused(rows: PageRows, refused: Mapping[str, str]) -> None:
     """Move the refused items of `rows` to its quarantine (in place)."""
     for job in rows.jobs:
-        cn = job[0]
+        cn = job.control_number
         if cn not in refused:
             continue
         index = rows.item_index.get(cn)
         reason = refused[cn]
         if index is None:  # rows built without item indexes: keep the key unique anyway
             index, reason = -1, f"{reason} [control number {cn}]"
-        rows.quarantine.append(QuarantineRow(index, cn, reason, str(job[RAW_JSON])))
-    rows.jobs = [r for r in rows.jobs if r[0] not in refused]
+        rows.quarantine.append(QuarantineRow(index, cn, reason, str(job.raw_json)))
+    rows.jobs = [r for r in rows.jobs if r.control_number not in refused]
     for _, attr, _ in CHILD_TABLES:
-        setattr(rows, attr, [r for r in getattr(rows, attr) if r[0] not in refused])
+        setattr(rows, attr, [r for r in getattr(rows, attr) if r.control_number not in refused])
     rows.control_numbers = [cn for cn in rows.control_numbers if cn not in refused]
     rows.new -= refused.keys()
 

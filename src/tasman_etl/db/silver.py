@@ -29,8 +29,6 @@ from tasman_etl.transform import (
 
 __all__ = [
     "CHILD_TABLES",
-    "CONTENT_HASH",
-    "RAW_JSON",
     "mark_seen_in_scope",
     "one_item_pages",
     "stored_hashes",
@@ -50,10 +48,6 @@ CHILD_TABLES: tuple[tuple[str, str, tuple[str, ...]], ...] = (
     ("job_details", "details", DETAILS_COLUMNS),
 )
 _CHILD_TABLE_NAMES = tuple(table for table, _, _ in CHILD_TABLES)
-
-RAW_JSON = JOB_COLUMNS.index("raw_json")
-CONTENT_HASH = JOB_COLUMNS.index("content_hash")
-"""Positions of `raw_json` and `content_hash` in a job row (`transform.JOB_COLUMNS`)."""
 
 _SEEN_COLUMNS = ("first_seen_at", "last_seen_at", "ingest_run_id", "last_seen_run_id")
 
@@ -211,7 +205,11 @@ def write_silver(
                 cur,
                 table,
                 ("job_id", *columns[1:]),
-                ((ids[r[0]], *r[1:]) for r in getattr(rows, attr) if r[0] in ids),
+                (
+                    (ids[r.control_number], *r[1:])
+                    for r in getattr(rows, attr)
+                    if r.control_number in ids
+                ),
             )
         cur.execute(_OPEN_VERSIONS, {**params, "ids": list(ids.values())})
     return inserted_ids, updated_ids, unchanged
@@ -222,9 +220,9 @@ def one_item_pages(rows: PageRows) -> Iterator[PageRows]:
     children: dict[str, dict[str, list[tuple[Any, ...]]]] = {}
     for _, attr, _ in CHILD_TABLES:
         for row in getattr(rows, attr):
-            children.setdefault(row[0], {}).setdefault(attr, []).append(row)
+            children.setdefault(row.control_number, {}).setdefault(attr, []).append(row)
     for job in rows.jobs:
-        cn = job[0]
+        cn = job.control_number
         one = PageRows(jobs=[job], control_numbers=[cn], new={cn} & rows.new, kind=rows.kind)
         for attr, own in children.get(cn, {}).items():
             setattr(one, attr, own)
@@ -239,9 +237,9 @@ def _write_jobs(
     inserted: list[int] = []
     updated: list[int] = []
     search = bool(params["search"])
-    ordered = sorted(rows.jobs, key=lambda r: str(r[0]))  # lock order: see _UPSERT_JOB
-    fresh = [r for r in ordered if r[0] in rows.new]
-    others = [r for r in ordered if r[0] not in rows.new]
+    ordered = sorted(rows.jobs, key=lambda r: str(r.control_number))  # lock order: _UPSERT_JOB
+    fresh = [r for r in ordered if r.control_number in rows.new]
+    others = [r for r in ordered if r.control_number not in rows.new]
     if fresh:
         seen: tuple[Any, ...] = (params["seen"], params["seen"], params["run"], params["run"])
         if not search:
@@ -255,7 +253,7 @@ def _write_jobs(
         else:
             cur.execute(
                 "SELECT control_number, job_id FROM job WHERE control_number = ANY(%s)",
-                ([r[0] for r in fresh],),
+                ([r.control_number for r in fresh],),
             )
             for cn, job_id in cur.fetchall():
                 ids[cn] = job_id

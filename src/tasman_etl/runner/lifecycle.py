@@ -320,7 +320,7 @@ class Run:
         )
         self.notes.phases["load"] += time.perf_counter() - started
         self.notes.loads += 1
-        written.update(dict.fromkeys((job[0] for job in rows.jobs), self.notes.loads))
+        written.update(dict.fromkeys((job.control_number for job in rows.jobs), self.notes.loads))
         again = [cn for cn in rows.control_numbers if cn in self.notes.seen]
         self.notes.seen.update(rows.control_numbers)
         self.notes.unknown_keys.update(rows.unknown_keys)

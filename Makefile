@@ -51,7 +51,7 @@ links:  ## every link of every .md, external ones too: Lychee in Docker (set GIT
 		'./**/*.md'
 
 links-offline:  ## internal links and #anchors of every .md (what CI runs; no network)
-	$(VENV_BIN)/pytest -q tests/unit/test_doc_links.py
+	$(VENV_BIN)/pytest -q tests/unit/project/test_doc_links.py
 
 sample:  ## regenerate data/sample/ (synthetic search pages from the simulator, fixed seed)
 	$(PY) -m tasman_etl.simulator.sample data/sample

@@ -17,12 +17,12 @@ from types import TracebackType
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
+from factories import search_page
+
 Answer = Callable[[Mapping[str, str]], Any]
 Rewrite = Callable[[Mapping[str, str], dict[str, Any]], Any]
 
-EMPTY = {
-    "SearchResult": {"SearchResultCount": 0, "SearchResultCountAll": 0, "SearchResultItems": []}
-}
+EMPTY = search_page([])
 """The empty answer the red team served after a clean run."""
 
 

@@ -160,7 +160,7 @@ def transform_item(raw: Mapping[str, Any], raw_text: str, digest: str | None = N
     interval = pay.interval if pay else None
     # Rows are built as tuple.__new__(Row, values): the named tuple without the cost of its
     # generated __new__ (a Python call of up to 50 arguments, on the hot path of a load).
-    # Values are in field order; tests/unit/test_rows.py checks every field's type.
+    # Values are in field order; tests/unit/core/test_rows.py checks every field's type.
     job = tuple.__new__(
         JobRow,
         (

@@ -6,36 +6,25 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
 
 import psycopg
 
+from factories import OMIT, search_item, search_page
+
 from e2e_helpers import CLI, last_json
-
-
-def _item(cn: str, title: str) -> dict[str, Any]:
-    return {
-        "MatchedObjectId": cn,
-        "MatchedObjectDescriptor": {
-            "PositionTitle": title,
-            "PositionURI": f"https://www.usajobs.gov:443/job/{cn}",
-            "PositionLocation": [
-                {"LocationName": "Chicago, Illinois", "Latitude": 41.88, "Longitude": -87.63}
-            ],
-        },
-    }
 
 
 def test_a_duplicated_control_number_loads_the_last_copy_and_warns(
     cli: CLI, migrated_db_url: str, tmp_path: Path
 ) -> None:
     # 19 items, 700000004 twice: 18 jobs
-    items = [_item(str(700000000 + i), f"Data Engineer {i}") for i in range(18)]
-    items.insert(12, _item("700000004", "Data Engineer 4, reposted"))
+    items = [
+        search_item(str(700000000 + i), port=True, PositionTitle=f"Data Engineer {i}")
+        for i in range(18)
+    ]
+    items.insert(12, search_item("700000004", port=True, PositionTitle="Data Engineer 4, reposted"))
     page = tmp_path / "dup.json"
-    page.write_text(
-        json.dumps({"SearchResult": {"SearchResultCount": 19, "SearchResultItems": items}})
-    )
+    page.write_text(json.dumps(search_page(items, count=19, count_all=OMIT)))
     env = {"DB_URL": migrated_db_url, "BRONZE_DIR": str(tmp_path / "bronze")}
 
     loaded = cli("load", str(page), env=env)

@@ -25,6 +25,7 @@ from urllib.parse import unquote
 import psycopg
 import pytest
 
+from factories import DENVER, OMIT, search_item, search_page
 from tasman_etl.dq import build_gate
 from tasman_etl.dq.gx.offline import remote_assets
 from tasman_etl.dq.outcome import PageGate
@@ -194,22 +195,16 @@ def test_jobs_usage_errors_exit_2(
 
 def test_jobs_without_a_point_lists_newest_jobs(cli: CLI, db_url: str, tmp_path: Path) -> None:
     def item(cn: str, posted: str) -> dict[str, Any]:
-        return {
-            "MatchedObjectId": cn,
-            "MatchedObjectDescriptor": {
-                "PositionTitle": "Data Engineer",
-                "PositionURI": f"https://www.usajobs.gov/job/{cn}",
-                "PublicationStartDate": posted,
-                "PositionRemuneration": [{"MinimumRange": "95000", "MaximumRange": "120000.50"}],
-                "PositionLocation": [
-                    {"LocationName": "Denver, Colorado", "Latitude": 39.74, "Longitude": -104.99}
-                ],
-            },
-        }
+        return search_item(
+            cn,
+            PublicationStartDate=posted,
+            PositionRemuneration=[{"MinimumRange": "95000", "MaximumRange": "120000.50"}],
+            PositionLocation=[DENVER],
+        )
 
-    page = {
-        "SearchResult": {"SearchResultItems": [item("1", "2024-01-01"), item("2", "2025-01-01")]}
-    }
+    page = search_page(
+        [item("1", "2024-01-01"), item("2", "2025-01-01")], count=OMIT, count_all=OMIT
+    )
     (tmp_path / "page.json").write_text(json.dumps(page))
     env = {"DB_URL": db_url}
     assert cli("load", str(tmp_path / "page.json"), env=env).returncode == 0

@@ -8,6 +8,8 @@ from pathlib import Path
 import psycopg
 import pytest
 
+from factories import DENVER, OMIT, search_item, search_page
+
 from e2e_helpers import CLI, last_json
 from realdata import FIXTURES, requires_fixtures
 
@@ -48,26 +50,8 @@ def test_load_fixtures_with_db_url_then_again(cli: CLI, db_url: str) -> None:
 
 
 def test_load_with_embedded_postgres(cli: CLI, tmp_path: Path) -> None:
-    page = {
-        "SearchResult": {
-            "SearchResultItems": [
-                {
-                    "MatchedObjectId": "900000001",
-                    "MatchedObjectDescriptor": {
-                        "PositionTitle": "Data Engineer",
-                        "PositionURI": "https://www.usajobs.gov:443/job/900000001",
-                        "PositionLocation": [
-                            {
-                                "LocationName": "Denver, Colorado",
-                                "Latitude": 39.74,
-                                "Longitude": -104.99,
-                            }
-                        ],
-                    },
-                }
-            ]
-        }
-    }
+    item = search_item("900000001", port=True, PositionLocation=[DENVER])
+    page = search_page([item], count=OMIT, count_all=OMIT)
     sample = tmp_path / "sample.json"
     sample.write_text(json.dumps(page))
     result = cli("load", str(sample), env={"TASMAN_HOME": str(tmp_path / "home")})

@@ -6,44 +6,22 @@ import hashlib
 import json
 import threading
 from collections.abc import Callable
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
 
+from factories import bronze_page
 from tasman_etl.errors import BronzeIntegrityError, StorageError
 from tasman_etl.storage.bronze import (
     BronzeKey,
     LocalBronzeStore,
     PutResult,
-    build_envelope,
     read_envelope,
 )
 
 PREFIX = "bronze/usajobs"
 DAY = date(2025, 9, 3)
-SENT = datetime(2025, 9, 3, 13, 0, tzinfo=UTC)
-
-
-def _page(
-    payload: dict[str, object], *, run_id: str = "r1", page: int = 1, delay_s: int = 0
-) -> tuple[bytes, str]:
-    """(body, payload_sha256) of an envelope for ``payload``; ``delay_s`` varies the body only."""
-    payload_bytes = json.dumps(payload).encode()
-    body = build_envelope(
-        endpoint="/api/search",
-        params={"Page": page},
-        sent_at=SENT,
-        status=200,
-        received_at=SENT + timedelta(seconds=delay_s),
-        headers={"Content-Type": "application/json"},
-        payload_bytes=payload_bytes,
-        run_id=run_id,
-        page=page,
-        part=None,
-        code_version="test",
-    )
-    return body, hashlib.sha256(payload_bytes).hexdigest()
 
 
 @pytest.fixture
@@ -56,7 +34,7 @@ def _key(page: int = 1, run_id: str = "r1", day: date = DAY, part: str | None = 
 
 
 def test_put_get_round_trip(store: LocalBronzeStore) -> None:
-    body, sha = _page({"n": 1})
+    body, sha = bronze_page({"n": 1})
     key = _key()
     assert not store.exists(key)
     result = store.put(key, body, payload_sha256=sha)
@@ -77,8 +55,10 @@ def test_put_get_round_trip(store: LocalBronzeStore) -> None:
 
 
 def test_same_payload_again_is_a_no_op(store: LocalBronzeStore) -> None:
-    first_body, sha = _page({"n": 1})
-    later_body, same_sha = _page({"n": 1}, delay_s=60)  # a refetch: same payload, new timestamps
+    first_body, sha = bronze_page({"n": 1})
+    later_body, same_sha = bronze_page(
+        {"n": 1}, delay_s=60
+    )  # a refetch: same payload, new timestamps
     assert first_body != later_body
     assert sha == same_sha
     first = store.put(_key(), first_body, payload_sha256=sha)
@@ -91,16 +71,16 @@ def test_same_payload_again_is_a_no_op(store: LocalBronzeStore) -> None:
 
 
 def test_other_payload_for_an_existing_key_is_refused(store: LocalBronzeStore) -> None:
-    body, sha = _page({"n": 1})
+    body, sha = bronze_page({"n": 1})
     store.put(_key(), body, payload_sha256=sha)
-    other_body, other_sha = _page({"n": 2})
+    other_body, other_sha = bronze_page({"n": 2})
     with pytest.raises(BronzeIntegrityError, match="write-once violated"):
         store.put(_key(), other_body, payload_sha256=other_sha)
     assert store.get(_key()) == body
 
 
 def test_tampered_object_fails_its_checksum(store: LocalBronzeStore) -> None:
-    body, sha = _page({"n": 1})
+    body, sha = bronze_page({"n": 1})
     store.put(_key(), body, payload_sha256=sha)
     path = store.root / _key().path
     path.chmod(0o644)
@@ -112,7 +92,7 @@ def test_tampered_object_fails_its_checksum(store: LocalBronzeStore) -> None:
 
 
 def test_tampered_sidecar_fails_the_read(store: LocalBronzeStore) -> None:
-    body, sha = _page({"n": 1})
+    body, sha = bronze_page({"n": 1})
     store.put(_key(), body, payload_sha256=sha)
     sidecar = store.root / (_key().path + ".sha256")
     sidecar.chmod(0o644)
@@ -125,13 +105,13 @@ def test_tampered_sidecar_fails_the_read(store: LocalBronzeStore) -> None:
 
 
 def test_interrupted_put_is_repaired_by_the_next_put(store: LocalBronzeStore) -> None:
-    body, sha = _page({"n": 1})
+    body, sha = bronze_page({"n": 1})
     store.put(_key(), body, payload_sha256=sha)
     sidecar = store.root / (_key().path + ".sha256")
     sidecar.unlink()  # as if the process died between the two links
     with pytest.raises(BronzeIntegrityError, match="no checksum record"):
         store.get(_key())
-    other_body, other_sha = _page({"n": 2})
+    other_body, other_sha = bronze_page({"n": 2})
     with pytest.raises(BronzeIntegrityError, match="write-once violated"):
         store.put(_key(), other_body, payload_sha256=other_sha)
     assert store.get(_key()) == body  # the sidecar was rebuilt from the object
@@ -147,7 +127,7 @@ def test_missing_object_is_a_storage_error_not_an_integrity_error(
 
 
 def test_keys_of_another_prefix_and_bad_checksums_are_refused(store: LocalBronzeStore) -> None:
-    body, sha = _page({"n": 1})
+    body, sha = bronze_page({"n": 1})
     with pytest.raises(ValueError, match="prefix"):
         store.put(BronzeKey("elsewhere", DAY, "r1", 1), body, payload_sha256=sha)
     with pytest.raises(ValueError, match="payload_sha256"):
@@ -166,11 +146,11 @@ def test_listing_by_run_date_and_everything(store: LocalBronzeStore, tmp_path: P
         _key(1, "r1", day=day2),  # same run id on another date (a run that crossed midnight)
     ]
     for n, key in enumerate(keys):
-        body, sha = _page({"n": n}, run_id=key.run_id, page=key.page)
+        body, sha = bronze_page({"n": n}, run_id=key.run_id, page=key.page)
         store.put(key, body, payload_sha256=sha)
     # Things that are not objects of this store are ignored.
     other = LocalBronzeStore(store.root, "other/prefix")
-    body, sha = _page({"n": 99})
+    body, sha = bronze_page({"n": 99})
     other.put(BronzeKey("other/prefix", DAY, "r1", 1), body, payload_sha256=sha)
     (store.root / PREFIX / "README.txt").write_text("not a page")
 
@@ -222,7 +202,7 @@ def _race(
 def test_concurrent_writers_of_the_same_page_end_with_one_object(
     store: LocalBronzeStore, attempt: int
 ) -> None:
-    bodies = [_page({"n": 1, "attempt": attempt}, delay_s=i) for i in range(8)]
+    bodies = [bronze_page({"n": 1, "attempt": attempt}, delay_s=i) for i in range(8)]
     results, errors = _race(
         8, lambda i: store.put(_key(), bodies[i][0], payload_sha256=bodies[i][1])
     )
@@ -239,7 +219,7 @@ def test_concurrent_writers_of_the_same_page_end_with_one_object(
 
 
 def test_concurrent_writers_of_different_payloads_one_wins(store: LocalBronzeStore) -> None:
-    bodies = [_page({"n": i}) for i in range(6)]
+    bodies = [bronze_page({"n": i}) for i in range(6)]
     results, errors = _race(
         6, lambda i: store.put(_key(), bodies[i][0], payload_sha256=bodies[i][1])
     )

@@ -5,23 +5,22 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import json
 import socket
 import threading
 from concurrent.futures import ThreadPoolExecutor
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
 from botocore.exceptions import ClientError
 
+from factories import bronze_page
 from tasman_etl.config import Settings
 from tasman_etl.errors import BronzeIntegrityError, StorageError
 from tasman_etl.storage.bronze import (
     BronzeKey,
     PutResult,
-    build_envelope,
     open_bronze_store,
     read_envelope,
 )
@@ -29,27 +28,8 @@ from tasman_etl.storage.bronze_s3 import S3BronzeStore
 
 PREFIX = "bronze/usajobs"
 DAY = date(2025, 9, 3)
-SENT = datetime(2025, 9, 3, 13, 0, tzinfo=UTC)
 S3Server = Any  # conftest.S3Server (conftest modules are not importable)
 seaweedfs_only = pytest.mark.parametrize("s3_server", ["seaweedfs"], indirect=True)
-
-
-def _page(payload: dict[str, object], *, delay_s: int = 0) -> tuple[bytes, str]:
-    payload_bytes = json.dumps(payload).encode()
-    body = build_envelope(
-        endpoint="/api/search",
-        params={"Page": 1},
-        sent_at=SENT,
-        status=200,
-        received_at=SENT + timedelta(seconds=delay_s),
-        headers={"Content-Type": "application/json"},
-        payload_bytes=payload_bytes,
-        run_id="r1",
-        page=1,
-        part=None,
-        code_version="test",
-    )
-    return body, hashlib.sha256(payload_bytes).hexdigest()
 
 
 def _key(page: int = 1, run_id: str = "r1", day: date = DAY, part: str | None = None) -> BronzeKey:
@@ -65,7 +45,7 @@ def _store(server: S3Server, bucket: str, **kwargs: Any) -> S3BronzeStore:
 
 def test_round_trip_with_metadata(s3_server: S3Server, bucket: str) -> None:
     store = _store(s3_server, bucket)
-    body, sha = _page({"n": 1, "text": "Zürich"})
+    body, sha = bronze_page({"n": 1, "text": "Zürich"})
     key = _key()
     assert not store.exists(key)
     result = store.put(key, body, payload_sha256=sha)
@@ -86,14 +66,14 @@ def test_round_trip_with_metadata(s3_server: S3Server, bucket: str) -> None:
 
 def test_write_once_uses_the_conditional_put(s3_server: S3Server, bucket: str) -> None:
     store = _store(s3_server, bucket)
-    body, sha = _page({"n": 1})
-    refetched, same_sha = _page({"n": 1}, delay_s=30)
+    body, sha = bronze_page({"n": 1})
+    refetched, same_sha = bronze_page({"n": 1}, delay_s=30)
     first = store.put(_key(), body, payload_sha256=sha)
     again = store.put(_key(), refetched, payload_sha256=same_sha)
     assert first.created
     assert not again.created
     assert again.body_sha256 == first.body_sha256
-    other, other_sha = _page({"n": 2})
+    other, other_sha = bronze_page({"n": 2})
     with pytest.raises(BronzeIntegrityError, match="write-once violated"):
         store.put(_key(), other, payload_sha256=other_sha)
     assert store.get(_key()) == body
@@ -105,7 +85,7 @@ def test_write_once_uses_the_conditional_put(s3_server: S3Server, bucket: str) -
 
 def test_concurrent_writers_of_the_same_page(s3_server: S3Server, bucket: str) -> None:
     store = _store(s3_server, bucket)
-    bodies = [_page({"n": 1}, delay_s=i) for i in range(4)]
+    bodies = [bronze_page({"n": 1}, delay_s=i) for i in range(4)]
     barrier = threading.Barrier(len(bodies))
     results: list[PutResult] = []
 
@@ -124,7 +104,7 @@ def test_object_with_wrong_recorded_checksum_fails_on_read(
     s3_server: S3Server, bucket: str
 ) -> None:
     store = _store(s3_server, bucket)
-    body, sha = _page({"n": 1})
+    body, sha = bronze_page({"n": 1})
     s3_server.client().put_object(
         Bucket=bucket,
         Key=_key().path,
@@ -158,7 +138,7 @@ def test_listing_pages_through_small_result_pages(s3_server: S3Server, bucket: s
         _key(3, "r3", day=day2),
     ]
     for n, key in enumerate(keys):
-        body, sha = _page({"n": n})
+        body, sha = bronze_page({"n": n})
         store.put(key, body, payload_sha256=sha)
     client = s3_server.client()
     client.put_object(Bucket=bucket, Key=f"{PREFIX}/README.txt", Body=b"not a page")
@@ -181,7 +161,7 @@ def test_factory_builds_the_s3_store_from_settings(s3_server: S3Server, bucket: 
     settings = Settings(_env_file=None, bronze_s3_bucket=bucket)
     store = open_bronze_store(settings)
     assert isinstance(store, S3BronzeStore)
-    body, sha = _page({"n": 1})
+    body, sha = bronze_page({"n": 1})
     assert store.put(_key(), body, payload_sha256=sha).created
     assert store.get(_key()) == body
     assert store.describe() == (
@@ -191,7 +171,7 @@ def test_factory_builds_the_s3_store_from_settings(s3_server: S3Server, bucket: 
 
 @seaweedfs_only
 def test_server_rejects_a_wrong_checksum(s3_server: S3Server, bucket: str) -> None:
-    body, _ = _page({"n": 1})
+    body, _ = bronze_page({"n": 1})
     wrong = base64.b64encode(hashlib.sha256(body + b"!").digest()).decode()
     with pytest.raises(ClientError) as info:
         s3_server.client().put_object(
@@ -215,7 +195,7 @@ def test_store_surfaces_a_refused_checksum_as_an_integrity_error(
 
     client.meta.events.register("before-sign.s3.PutObject", corrupt_checksum)
     store = S3BronzeStore(bucket, PREFIX, client=client)
-    body, sha = _page({"n": 1})
+    body, sha = bronze_page({"n": 1})
     with pytest.raises(BronzeIntegrityError, match="checksum mismatch"):
         store.put(_key(), body, payload_sha256=sha)
     assert not _store(s3_server, bucket).exists(_key())
@@ -228,7 +208,7 @@ def test_wrong_secret_is_a_storage_error_without_the_secret(
     wrong_secret = "wrong-" + s3_server.secret_key[::-1]
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", wrong_secret)
     store = _store(s3_server, bucket)
-    body, sha = _page({"n": 1})
+    body, sha = bronze_page({"n": 1})
     with pytest.raises(StorageError) as info:
         store.put(_key(), body, payload_sha256=sha)
     message = str(info.value)
@@ -266,7 +246,7 @@ def test_unreachable_endpoint_is_a_storage_error() -> None:
         max_attempts=1,
         connect_timeout_s=1,
     )
-    body, sha = _page({"n": 1})
+    body, sha = bronze_page({"n": 1})
     with pytest.raises(StorageError, match="EndpointConnectionError") as info:
         store.put(_key(), body, payload_sha256=sha)
     assert "unreachable-test-secret" not in str(info.value)

@@ -18,7 +18,8 @@ import psycopg
 import pytest
 from psycopg import sql
 
-from tasman_etl.db.repository import PageRecord, _JsonTextDumper, load_page_rows, start_run
+from factories import page_record
+from tasman_etl.db.repository import _JsonTextDumper, load_page_rows, start_run
 from tasman_etl.simulator import SimulatorConfig
 from tasman_etl.simulator.data import Universe
 from tasman_etl.transform import (
@@ -75,7 +76,7 @@ def _simulated_items(jobs: int = 40) -> list[dict[str, Any]]:
 def _load(conn: psycopg.Connection[Any], items: Sequence[Any], page: int = 1) -> PageRows:
     rows = transform_page(items)
     assert not rows.quarantine, rows.quarantine
-    record = PageRecord("r1", f"page={page:04d}", "", page, None, None, None)
+    record = page_record(page=page, source=None)
     load_page_rows(conn, rows, record=record, seen_at=datetime.now(UTC))
     return rows
 
@@ -147,7 +148,7 @@ def test_changed_jobs_go_through_the_staging_table_in_binary_too(
         item["MatchedObjectDescriptor"]["PositionTitle"] += " (changed)"
     rows = transform_page(items)
     rows.new.clear()  # as the runner sees it: all ten are stored (4 changed, 6 the same)
-    record = PageRecord("r1", "page=0002", "", 2, None, None, None)
+    record = page_record(page=2, source=None)
     counts = load_page_rows(conn, rows, record=record, seen_at=datetime.now(UTC))
     assert (counts.inserted, counts.updated, counts.unchanged) == (0, 4, 6)
     _assert_every_value_as_transformed(conn, rows)

@@ -25,6 +25,7 @@ from typing import Any
 import psycopg
 import pytest
 
+from factories import page_record
 from tasman_etl.db import repository as repo
 from tasman_etl.errors import DatabaseError
 from tasman_etl.runner.connections import connection_lost
@@ -34,9 +35,7 @@ pytestmark = [pytest.mark.integration]
 
 SCOPE = "ab" * 32
 NOW = datetime(2026, 1, 2, tzinfo=UTC)
-RECORD = repo.PageRecord(
-    run_id="r1", page_key="page=0001", part="", page=1, source="s", bronze_key=None, sha256=None
-)
+RECORD = page_record(source="s")
 KEY = SimpleNamespace(run_id="r1", part="", page=1, path="bronze/usajobs/r1/page=0001.json")
 
 Call = Callable[[psycopg.Connection[Any]], object]

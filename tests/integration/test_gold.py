@@ -15,8 +15,9 @@ from typing import Any
 import psycopg
 import pytest
 
+from factories import page_record, search_item
 from tasman_etl import __version__
-from tasman_etl.db.repository import PageRecord, load_page_rows, start_run
+from tasman_etl.db.repository import load_page_rows, start_run
 from tasman_etl.errors import ConfigError
 from tasman_etl.gold import JOB_FIELDS, query_jobs, resolve_place
 from tasman_etl.http.usajobs import SearchQuery
@@ -51,33 +52,29 @@ def item(
     closes: int = 20,
     apply: list[str] | None = None,
 ) -> dict[str, Any]:
-    return {
-        "MatchedObjectId": cn,
-        "MatchedObjectDescriptor": {
-            "PositionTitle": title,
-            "PositionURI": f"https://www.usajobs.gov/job/{cn}",
-            "ApplyURI": [f"https://apply.example.gov/{cn}"] if apply is None else apply,
-            "OrganizationName": "Test Agency",
-            "DepartmentName": "Department of Tests",
-            "PositionLocation": [
-                {"LocationName": name, "Latitude": lat, "Longitude": lon}
-                for name, lat, lon in points
-            ],
-            "PositionRemuneration": [
-                {"MinimumRange": "40.5", "MaximumRange": "50", "RateIntervalCode": "PH"}
-            ],
-            "PublicationStartDate": _day(posted),
-            "ApplicationCloseDate": _day(closes),
-            "UserArea": {"Details": {"JobSummary": summary, "TeleworkEligible": True}},
-        },
-    }
+    return search_item(
+        cn,
+        PositionTitle=title,
+        ApplyURI=[f"https://apply.example.gov/{cn}"] if apply is None else apply,
+        OrganizationName="Test Agency",
+        DepartmentName="Department of Tests",
+        PositionLocation=[
+            {"LocationName": name, "Latitude": lat, "Longitude": lon} for name, lat, lon in points
+        ],
+        PositionRemuneration=[
+            {"MinimumRange": "40.5", "MaximumRange": "50", "RateIntervalCode": "PH"}
+        ],
+        PublicationStartDate=_day(posted),
+        ApplicationCloseDate=_day(closes),
+        UserArea={"Details": {"JobSummary": summary, "TeleworkEligible": True}},
+    )
 
 
 def load(conn: psycopg.Connection[Any], items: list[dict[str, Any]], run_id: str = "r1") -> None:
     start_run(conn, run_id, command="load", params={}, scope_hash=None, code_version=__version__)
     rows = transform_page(items)
     assert rows.quarantine == []
-    record = PageRecord(run_id, "page=0001", "", 1, "test", None, None)
+    record = page_record(run_id)
     load_page_rows(conn, rows, record=record, seen_at=NOW)
     conn.commit()
 

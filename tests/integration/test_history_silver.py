@@ -13,6 +13,7 @@ from typing import Any
 import psycopg
 import pytest
 
+from factories import page_record
 from tasman_etl.db import repository as repo
 from tasman_etl.historic import transform_historic_page
 from tasman_etl.historic_text import transform_text_page
@@ -44,7 +45,7 @@ def _load(
     stored = repo.stored_hashes(conn, cns, kind=kind)
     rows = (transform_historic_page if historic else transform_page)(items, stored=stored)
     page = next(_pages)
-    record = repo.PageRecord(run_id, f"page={page:04d}", "", page, "t", None, None)
+    record = page_record(run_id, page, source="t")
     return repo.load_page_rows(conn, rows, record=record, seen_at=seen)
 
 
@@ -185,7 +186,7 @@ def _load_texts(conn: psycopg.Connection[Any], texts: list[Any]) -> repo.LoadCou
     _run(conn, "texts")
     page = next(_pages)
     part = "historic-text.2019-03"
-    record = repo.PageRecord("texts", f"part={part}/page={page:04d}", part, page, "t", None, None)
+    record = page_record("texts", page, part=part, source="t")
     return repo.load_page_rows(conn, transform_text_page(texts), record=record, seen_at=NOW)
 
 

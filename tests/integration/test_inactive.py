@@ -15,8 +15,9 @@ import psycopg
 import pytest
 from pydantic import SecretStr
 
+from factories import page_record, search_item
 from tasman_etl import __version__
-from tasman_etl.db.repository import PageRecord, finish_run, load_page_rows, start_run
+from tasman_etl.db.repository import finish_run, load_page_rows, start_run
 from tasman_etl.errors import ConfigError
 from tasman_etl.http.usajobs import ClientConfig, SearchQuery, UsajobsClient
 from tasman_etl.runner.inactive import mark_inactive
@@ -27,19 +28,6 @@ from tasman_etl.transform import transform_page
 
 SCOPE = "a" * 64
 OTHER_SCOPE = "b" * 64
-
-
-def _item(cn: str) -> dict[str, Any]:
-    return {
-        "MatchedObjectId": cn,
-        "MatchedObjectDescriptor": {
-            "PositionTitle": "Data Engineer",
-            "PositionURI": f"https://www.usajobs.gov/job/{cn}",
-            "PositionLocation": [
-                {"LocationName": "Chicago, Illinois", "Latitude": 41.88, "Longitude": -87.63}
-            ],
-        },
-    }
 
 
 class Ledger:
@@ -63,10 +51,10 @@ class Ledger:
         start_run(
             self.conn, run_id, command="run", params={}, scope_hash=scope, code_version=__version__
         )
-        record = PageRecord(run_id, "page=0001", "", 1, "test", None, None, scope_hash=scope)
+        record = page_record(run_id, scope_hash=scope)
         load_page_rows(
             self.conn,
-            transform_page([_item(cn) for cn in seen]),
+            transform_page([search_item(cn) for cn in seen]),
             record=record,
             seen_at=datetime.now(UTC),
         )

@@ -11,6 +11,7 @@ from typing import Any
 
 import psycopg
 
+from factories import page_record, search_item, search_page
 from tasman_etl.runner.load import load_paths
 from tasman_etl.storage.bronze import LocalBronzeStore, read_envelope
 
@@ -121,12 +122,8 @@ def test_raw_json_hourly_pay_and_dates_are_exact(
 
 
 def _item(cn: str, **changes: Any) -> dict[str, Any]:
+    """A Chicago job paid 90,000-120,000 a year, in category 2210, open to two hiring paths."""
     descriptor: dict[str, Any] = {
-        "PositionTitle": "Data Engineer",
-        "PositionURI": f"https://www.usajobs.gov:443/job/{cn}",
-        "PositionLocation": [
-            {"LocationName": "Chicago, Illinois", "Latitude": 41.88, "Longitude": -87.63}
-        ],
         "PositionRemuneration": [
             {
                 "MinimumRange": "90000",
@@ -138,18 +135,7 @@ def _item(cn: str, **changes: Any) -> dict[str, Any]:
         "JobCategory": [{"Name": "IT", "Code": "2210"}],
         "UserArea": {"Details": {"HiringPath": ["public", "vet"]}},
     }
-    descriptor.update(changes)
-    return {"MatchedObjectId": cn, "MatchedObjectDescriptor": descriptor}
-
-
-def _page(items: list[Any]) -> dict[str, Any]:
-    return {
-        "SearchResult": {
-            "SearchResultCount": len(items),
-            "SearchResultCountAll": len(items),
-            "SearchResultItems": items,
-        }
-    }
+    return search_item(cn, port=True, **{**descriptor, **changes})
 
 
 def test_mixed_page_loads_valid_and_quarantines_invalid(
@@ -161,7 +147,7 @@ def test_mixed_page_loads_valid_and_quarantines_invalid(
     nul = _item("100000006", PositionTitle="a\x00b")
     items = [_item("100000001"), 42, bad_lat, _item("100000002"), bad_pay, no_title, nul]
     path = tmp_path / "mixed.json"
-    path.write_text(json.dumps(_page(items)))
+    path.write_text(json.dumps(search_page(items)))
     result = load_paths(conn, store, [path])
     assert result.summary["inserted"] == 2
     assert result.summary["quarantined"] == 5
@@ -185,7 +171,7 @@ def test_change_rewrites_children_and_versions_once(
     conn: psycopg.Connection[Any], store: LocalBronzeStore, tmp_path: Path
 ) -> None:
     path = tmp_path / "p.json"
-    path.write_text(json.dumps(_page([_item("200000001"), _item("200000002")])))
+    path.write_text(json.dumps(search_page([_item("200000001"), _item("200000002")])))
     load_paths(conn, store, [path])
     changed = _item(
         "200000001",
@@ -200,7 +186,7 @@ def test_change_rewrites_children_and_versions_once(
     stamps = "SELECT control_number, updated_at FROM job ORDER BY 1"
     before = dict(conn.execute(stamps).fetchall())
     path2 = tmp_path / "p2.json"
-    path2.write_text(json.dumps(_page([changed, _item("200000002")])))
+    path2.write_text(json.dumps(search_page([changed, _item("200000002")])))
     result = load_paths(conn, store, [path2])
     assert (result.summary["inserted"], result.summary["updated"], result.summary["unchanged"]) == (
         0,
@@ -243,7 +229,7 @@ def test_bad_file_is_named_and_others_still_load(
     conn: psycopg.Connection[Any], store: LocalBronzeStore, tmp_path: Path
 ) -> None:
     good = tmp_path / "a_good.json.gz"
-    good.write_bytes(gzip.compress(json.dumps(_page([_item("300000001")])).encode()))
+    good.write_bytes(gzip.compress(json.dumps(search_page([_item("300000001")])).encode()))
     broken = tmp_path / "b_broken.json"
     broken.write_text('{"SearchResult": {"SearchResultItems": [')
     result = load_paths(conn, store, [tmp_path])
@@ -266,7 +252,7 @@ def test_bronze_objects_are_written_and_readable(
     conn: psycopg.Connection[Any], store: LocalBronzeStore, tmp_path: Path
 ) -> None:
     path = tmp_path / "one.json"
-    raw = json.dumps(_page([_item("400000001")])).encode()
+    raw = json.dumps(search_page([_item("400000001")])).encode()
     path.write_bytes(raw)
     result = load_paths(conn, store, [path])
     keys = list(store.list(run_id=result.run_id))
@@ -285,18 +271,18 @@ def test_rows_believed_new_but_already_stored_fall_back_to_the_upsert(
 ) -> None:
     from datetime import UTC, datetime
 
-    from tasman_etl.db.repository import PageRecord, load_page_rows, start_run
+    from tasman_etl.db.repository import load_page_rows, start_run
     from tasman_etl.transform import transform_page
 
     start_run(conn, "r1", command="test", params={}, scope_hash=None, code_version="0")
     first = transform_page([_item("500000001"), _item("500000002")])
-    record = PageRecord("r1", "page=0001", "", 1, None, None, None)
+    record = page_record(source=None)
     counts = load_page_rows(conn, first, record=record, seen_at=datetime.now(UTC))
     assert (counts.inserted, counts.updated, counts.unchanged) == (2, 0, 0)
     # another writer got there first: these rows are marked new but the jobs exist
     again = transform_page([_item("500000001", PositionTitle="Changed"), _item("500000002")])
     assert again.new == {"500000001", "500000002"}
-    record2 = PageRecord("r1", "page=0002", "", 2, None, None, None)
+    record2 = page_record(page=2, source=None)
     counts = load_page_rows(conn, again, record=record2, seen_at=datetime.now(UTC))
     assert (counts.inserted, counts.updated, counts.unchanged) == (0, 1, 1)
     titles = dict(conn.execute("SELECT control_number, position_title FROM job").fetchall())

@@ -33,6 +33,7 @@ import pytest
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
+from factories import search_page
 from tasman_etl.errors import FetchError
 from tasman_etl.http.usajobs import inspect_response
 from tasman_etl.runner.load import load_paths
@@ -50,17 +51,6 @@ def base_items() -> list[dict[str, Any]]:
     return copy.deepcopy(_BASE)
 
 
-def page_of(page_items: list[Any]) -> dict[str, Any]:
-    """A search payload holding ``page_items``."""
-    return {
-        "SearchResult": {
-            "SearchResultCount": len(page_items),
-            "SearchResultCountAll": len(page_items),
-            "SearchResultItems": page_items,
-        }
-    }
-
-
 @pytest.fixture
 def items() -> list[dict[str, Any]]:
     """Eight valid search items to mutate."""
@@ -75,7 +65,7 @@ def write_page(tmp_path: Path) -> Callable[[list[Any], str], Path]:
 
     def write(page_items: list[Any], name: str) -> Path:
         path = folder / name
-        path.write_text(json.dumps(page_of(page_items), ensure_ascii=True), encoding="ascii")
+        path.write_text(json.dumps(search_page(page_items), ensure_ascii=True), encoding="ascii")
         return path
 
     return write
@@ -271,7 +261,7 @@ def test_postgresql_accepts_what_transform_accepts(
         # give each example its own control number so examples do not depend on each other
         item["MatchedObjectId"] = str(700_000_000 + n)
     path = tmp_path / f"hostile-{n:05d}.json"
-    path.write_text(json.dumps(page_of([item]), ensure_ascii=True), encoding="ascii")
+    path.write_text(json.dumps(search_page([item]), ensure_ascii=True), encoding="ascii")
     expected = transform_page([item])
     result = load_paths(conn, store, [path], run_id=f"hostile-{n:05d}")
     s = result.summary
@@ -465,7 +455,7 @@ def test_zone_offsets_postgresql_refuses_are_stored_as_the_same_instant(
 
 # --------------------------------------------------------------------------- parser fuzz
 
-_BODY = json.dumps(page_of(base_items()[:3]), separators=(",", ":")).encode()
+_BODY = json.dumps(search_page(base_items()[:3]), separators=(",", ":")).encode()
 
 
 @st.composite

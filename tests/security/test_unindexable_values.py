@@ -28,6 +28,7 @@ import psycopg
 import pytest
 from pydantic import SecretStr
 
+from factories import page_record, search_page
 from tasman_etl.db.repository import PageRecord, load_page_rows
 from tasman_etl.errors import DatabaseError
 from tasman_etl.http.usajobs import ClientConfig, SearchQuery, UsajobsClient
@@ -120,16 +121,6 @@ KINDS: dict[str, Callable[[dict[str, Any]], None]] = {
 QUARANTINED = {"control_number_10k"}
 
 _BASE = list(SimulatorServer(SimulatorConfig(jobs=PAGE, seed=11)).items)
-
-
-def _page(items: list[Any]) -> dict[str, Any]:
-    return {
-        "SearchResult": {
-            "SearchResultCount": len(items),
-            "SearchResultCountAll": len(items),
-            "SearchResultItems": items,
-        }
-    }
 
 
 def _check_odd_item(conn: psycopg.Connection[Any], kind: str, item: dict[str, Any]) -> None:
@@ -269,7 +260,7 @@ def _odd_page(kinds: list[str]) -> tuple[dict[str, Any], list[dict[str, Any]]]:
     for n, kind in enumerate(kinds):
         KINDS[kind](items[100 + n])
         odd.append(items[100 + n])
-    return _page(items), odd
+    return search_page(items), odd
 
 
 @pytest.mark.slow
@@ -320,7 +311,7 @@ def test_load_of_a_file_with_one_unindexable_value(
 
 
 def _record(run_id: str) -> PageRecord:
-    return PageRecord(run_id, "page=0001", "", 1, "test", None, "f" * 64)
+    return page_record(run_id, sha256="f" * 64)
 
 
 @pytest.mark.parametrize("fixture", ["conn", "db_conn"])  # autocommit on (CLI) and off

@@ -5,7 +5,7 @@ The suites (`tasman_etl.dq.gx.suite`) stay the one definition of the rules: each
 evaluates exactly those classes over a batch's `Frame` columns and returns what
 `tasman_etl.dq.gx.runner.GxSuiteRunner` returns for the same frames (success,
 ``unexpected_count``, unexpected row positions) without importing Great Expectations or
-pandas (ADR 0026). `tests/unit/test_gate_native.py` runs both and requires equal outcomes.
+pandas (ADR 0026). `tests/unit/dq/test_gate_native.py` runs both and requires equal outcomes.
 
 GX 1.24's pandas semantics, as implemented here:
 

@@ -37,8 +37,8 @@ lives in the models only:
 
 What the models accept and the suite still refuses stays here: non-http URIs, a negative
 maximum with no minimum, an unknown rate interval code, publication after close, no location.
-``tests/unit/test_gate_hard_rules.py`` evaluates the left-out expectations on the items the
-models accept (hypothesis and edge cases: none fails), and ``tests/unit/test_gate.py`` has,
+``tests/unit/dq/test_gate_hard_rules.py`` evaluates the left-out expectations on the items the
+models accept (hypothesis and edge cases: none fails), and ``tests/unit/dq/test_gate.py`` has,
 for each remaining one, an item the models accept that fails it.
 """
 

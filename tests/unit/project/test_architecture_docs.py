@@ -21,7 +21,7 @@ from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 MIGRATIONS = ROOT / "src" / "tasman_etl" / "db" / "migrations"
 MIGRATE_PY = ROOT / "src" / "tasman_etl" / "db" / "migrate.py"
 ARCH = ROOT / "docs" / "architecture"

@@ -12,7 +12,7 @@ the tests evaluate them with the gate's own machinery (the real transform, `jobs
 * on rows tampered after the models: each one fails, so the proofs above are not vacuous.
 
 The expectations that stay each have an item the models accept and the gate refuses
-(`tests/unit/test_gate.py::test_every_row_rule_has_a_case_the_models_accept`).
+(`tests/unit/dq/test_gate.py::test_every_row_rule_has_a_case_the_models_accept`).
 """
 
 from __future__ import annotations
@@ -26,6 +26,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from factories import OMIT, job_uri, search_item, search_page
 from tasman_etl.dq import DqGate
 from tasman_etl.dq.frames import jobs_frame
 from tasman_etl.dq.gx import suite
@@ -35,7 +36,7 @@ from tasman_etl.models import RATE_INTERVAL_CODES
 from tasman_etl.transform import PageRows, transform_page
 
 ADR = (
-    Path(__file__).resolve().parents[2]
+    Path(__file__).resolve().parents[3]
     / "docs/architecture/decisions/0026-native-evaluation-of-the-gx-suite.md"
 )
 
@@ -122,22 +123,16 @@ def failures(rows: PageRows) -> list[tuple[str, tuple[int, ...], str | None]]:
 
 
 def _item(cn: str = "900000001") -> dict[str, Any]:
-    return {
-        "MatchedObjectId": cn,
-        "MatchedObjectDescriptor": {
-            "PositionTitle": "Data Engineer",
-            "PositionURI": f"https://www.usajobs.gov/job/{cn}",
-            "ApplyURI": [f"https://www.usajobs.gov/job/{cn}"],
-            "PositionLocation": [
-                {"LocationName": "Chicago, Illinois", "Latitude": 41.88, "Longitude": -87.63}
-            ],
-            "PositionRemuneration": [
-                {"MinimumRange": "100000.0", "MaximumRange": "150000.0", "RateIntervalCode": "PA"}
-            ],
-            "PublicationStartDate": "2025-07-17T00:00:00.0000",
-            "ApplicationCloseDate": "2025-09-26T23:59:59.9970",
-        },
-    }
+    """A Chicago job with an apply link, a yearly pay range and dates in order."""
+    return search_item(
+        cn,
+        ApplyURI=[job_uri(cn)],
+        PositionRemuneration=[
+            {"MinimumRange": "100000.0", "MaximumRange": "150000.0", "RateIntervalCode": "PA"}
+        ],
+        PublicationStartDate="2025-07-17T00:00:00.0000",
+        ApplicationCloseDate="2025-09-26T23:59:59.9970",
+    )
 
 
 # ------------------------------------------------------------------ the suite and its docs
@@ -147,7 +142,7 @@ def test_the_suite_leaves_the_hard_rules_to_the_models() -> None:
     kept = {s.name for s in row_expectations(RATE_INTERVAL_CODES)}
     assert kept.isdisjoint(LEFT_TO_THE_MODELS)
     gate = DqGate(enforce=True, known_rate_codes=RATE_INTERVAL_CODES)
-    payload = {"SearchResult": {"SearchResultCount": 1, "SearchResultItems": [_item()]}}
+    payload = search_page([_item()], count_all=OMIT)
     results = {r["expectation"] for r in gate(transform_page([_item()]), payload).results}
     assert results.isdisjoint(LEFT_TO_THE_MODELS)  # not evaluated, not reported
 
@@ -410,7 +405,7 @@ def test_each_edge_is_accepted_and_passes_or_refused_by_the_models(
     assert rule in LEFT_TO_THE_MODELS
     item = _item()
     change(item)
-    payload = {"SearchResult": {"SearchResultCount": 2, "SearchResultItems": [_item("1"), item]}}
+    payload = search_page([_item("1"), item], count_all=OMIT)
     rows = transform_page(payload["SearchResult"]["SearchResultItems"])
     assert failures(rows) == []
     if refused is None:

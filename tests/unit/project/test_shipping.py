@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 import yaml  # type: ignore[import-untyped,unused-ignore]
 
-REPO = Path(__file__).resolve().parents[2]
+REPO = Path(__file__).resolve().parents[3]
 PYPROJECT = tomllib.loads((REPO / "pyproject.toml").read_text(encoding="utf-8"))
 LOCK = REPO / "requirements.lock"
 README = (REPO / "README.md").read_text(encoding="utf-8")
@@ -152,7 +152,7 @@ def test_make_links_runs_lychee_in_docker_with_the_github_token() -> None:
     image = re.search(r"^LYCHEE_IMAGE \?= (\S+)$", MAKEFILE, re.M)
     assert image and re.fullmatch(r"lycheeverse/lychee:\d+\.\d+\.\d+", image.group(1))
     _, offline = _make_target("links-offline")
-    assert any("tests/unit/test_doc_links.py" in line for line in offline)
+    assert any("tests/unit/project/test_doc_links.py" in line for line in offline)
     ci = (REPO / ".ci" / "run").read_text(encoding="utf-8")
     assert "skipping make links" in ci  # CI says why the Docker check does not run
 
@@ -191,6 +191,6 @@ def test_the_package_version_is_pyprojects() -> None:
 
     from tasman_etl import __version__
 
-    root = Path(__file__).resolve().parents[2]
+    root = Path(__file__).resolve().parents[3]
     declared = tomllib.loads((root / "pyproject.toml").read_text(encoding="utf-8"))
     assert __version__ == declared["project"]["version"] == version("tasman-etl")

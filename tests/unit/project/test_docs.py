@@ -10,7 +10,7 @@ import typer.main
 
 from tasman_etl.cli import app
 
-README = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
+README = (Path(__file__).resolve().parents[3] / "README.md").read_text(encoding="utf-8")
 
 
 def _commands() -> list[tuple[str, list[str]]]:

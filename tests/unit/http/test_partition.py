@@ -5,13 +5,13 @@ from __future__ import annotations
 import random
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
 
 import httpx
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from factories import search_page
 from tasman_etl.errors import FatalFetchError
 from tasman_etl.http.partition import (
     CAP,
@@ -315,14 +315,11 @@ class FakeSearchApi:
         rpp, page = int(params["ResultsPerPage"]), int(params["Page"])
         reachable = found[: self.cap]
         items = reachable[(page - 1) * rpp : page * rpp]
-        body: dict[str, Any] = {
-            "SearchResult": {
-                "SearchResultCount": len(items),
-                "SearchResultCountAll": min(len(found), self.cap),
-                "SearchResultItems": [{"MatchedObjectId": j.id} for j in items],
-                "UserArea": {"NumberOfPages": "1"},
-            }
-        }
+        body = search_page(
+            [{"MatchedObjectId": j.id} for j in items],
+            count_all=min(len(found), self.cap),
+            user_area={"NumberOfPages": "1"},
+        )
         return httpx.Response(200, json=body)
 
 

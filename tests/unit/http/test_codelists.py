@@ -20,7 +20,7 @@ from tasman_etl.http.codelists import (
     parse_codelist,
 )
 
-FIXTURES = Path(__file__).resolve().parents[2] / ".." / "shared" / "fixtures" / "usajobs"
+FIXTURES = Path(__file__).resolve().parents[3] / ".." / "shared" / "fixtures" / "usajobs"
 FIXTURE_FILES = sorted(FIXTURES.glob("codelist_*.json")) if FIXTURES.is_dir() else []
 needs_fixtures = pytest.mark.skipif(
     not FIXTURE_FILES, reason="real USAJOBS fixtures (../shared/fixtures/usajobs) not present"

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from tasman_etl.simulator.sample import SAMPLE_CONFIG, sample_files, write_sample
 
-SAMPLE_DIR = Path(__file__).resolve().parents[2] / "data" / "sample"
+SAMPLE_DIR = Path(__file__).resolve().parents[3] / "data" / "sample"
 
 
 def test_sample_on_disk_is_the_simulators_output_byte_for_byte() -> None:

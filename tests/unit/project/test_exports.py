@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-PACKAGE = Path(__file__).resolve().parents[2] / "src" / "tasman_etl"
+PACKAGE = Path(__file__).resolve().parents[3] / "src" / "tasman_etl"
 MODULES = sorted(PACKAGE.rglob("*.py"))
 
 

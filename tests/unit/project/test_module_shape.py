@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-PACKAGE = Path(__file__).resolve().parents[2] / "src" / "tasman_etl"
+PACKAGE = Path(__file__).resolve().parents[3] / "src" / "tasman_etl"
 MAX_LINES = 400
 MAX_LINES_ANYWHERE = 450
 DATA_TABLES = {

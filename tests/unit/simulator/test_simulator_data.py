@@ -25,7 +25,7 @@ from tasman_etl.simulator.search import RESULT_CAP, page_window
 from tasman_etl.simulator.vocab import SERIES
 
 NOW = datetime(2025, 9, 3, tzinfo=UTC)
-FIXTURES = Path(__file__).resolve().parents[2] / ".." / "shared" / "fixtures" / "usajobs"
+FIXTURES = Path(__file__).resolve().parents[3] / ".." / "shared" / "fixtures" / "usajobs"
 
 # Independent re-implementations for brute-force checks (not the simulator's code).
 _WORD = re.compile(r"[a-z0-9]+")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 DESIGN = ROOT / "docs" / "design.md"
 DIAGRAMS = ROOT / "docs" / "architecture" / "diagrams.md"
 PACKAGE = ROOT / "src" / "tasman_etl"

@@ -14,6 +14,7 @@ import pytest
 from pydantic import SecretStr, ValidationError
 from structlog.testing import capture_logs
 
+from factories import search_page
 from tasman_etl.config import Settings
 from tasman_etl.errors import (
     AuthError,
@@ -60,19 +61,15 @@ class FakeClock:
 
 
 def payload(ids: list[str], count_all: int) -> dict[str, Any]:
-    return {
-        "LanguageCode": "EN",
-        "SearchParameters": {},
-        "SearchResult": {
-            "SearchResultCount": len(ids),
-            "SearchResultCountAll": count_all,
-            "SearchResultItems": [
-                {"MatchedObjectId": i, "MatchedObjectDescriptor": {"PositionTitle": f"Job {i}"}}
-                for i in ids
-            ],
-            "UserArea": {"NumberOfPages": "999", "IsRadialSearch": False},
-        },
-    }
+    """A whole API response: the page of ``ids`` (items with a title only) and its envelope."""
+    items = [
+        {"MatchedObjectId": i, "MatchedObjectDescriptor": {"PositionTitle": f"Job {i}"}}
+        for i in ids
+    ]
+    page = search_page(
+        items, count_all=count_all, user_area={"NumberOfPages": "999", "IsRadialSearch": False}
+    )
+    return {"LanguageCode": "EN", "SearchParameters": {}, **page}
 
 
 def ok(ids: list[str] | None = None, count_all: int | None = None, **kw: Any) -> httpx.Response:

@@ -18,7 +18,7 @@ from urllib.parse import unquote
 
 import pytest
 
-REPO = Path(__file__).resolve().parents[2]
+REPO = Path(__file__).resolve().parents[3]
 
 #: Folders that are not the project's documents (environments, caches, build output).
 SKIP_DIRS = frozenset(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import re
 from pathlib import Path
 
@@ -10,7 +11,7 @@ import pytest
 from tasman_etl import errors
 from tasman_etl.runner import results
 
-PACKAGE = Path(__file__).resolve().parents[2] / "src" / "tasman_etl"
+PACKAGE = Path(__file__).resolve().parents[3] / "src" / "tasman_etl"
 CLASSES = {name: getattr(errors, name) for name in errors.__all__}
 
 
@@ -48,6 +49,25 @@ def _sources() -> str:
     )
 
 
-@pytest.mark.parametrize("name", sorted(n for n, c in CLASSES.items() if not c.__subclasses__()))
+def _subclassed_in_the_package() -> set[str]:
+    """Names some class of the package derives from, read from the source: the leaves must
+    not depend on which modules (``http/bounded.py``, ``runner/pages.py`` ...) the tests
+    collected so far happen to have imported."""
+    bases: set[str] = set()
+    for path in PACKAGE.rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.ClassDef):
+                for base in node.bases:
+                    if isinstance(base, ast.Name):
+                        bases.add(base.id)
+                    elif isinstance(base, ast.Attribute):
+                        bases.add(base.attr)
+    return bases
+
+
+_SUBCLASSED = _subclassed_in_the_package()
+
+
+@pytest.mark.parametrize("name", sorted(n for n, c in CLASSES.items() if n not in _SUBCLASSED))
 def test_every_leaf_class_is_raised_somewhere(name: str) -> None:
     assert re.search(rf"\b{name}\(|raise {name}\b", _sources()), f"{name} is never raised"

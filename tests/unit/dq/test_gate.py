@@ -17,6 +17,7 @@ from typing import Any
 import pytest
 from structlog.testing import capture_logs
 
+from factories import LEN, OMIT, job_uri, search_item, search_page
 from tasman_etl.dq import DqGate, build_gate, check_payload
 from tasman_etl.dq.gate import items_frame, jobs_frame, search_result_count
 from tasman_etl.dq.gx.suite import (
@@ -37,10 +38,9 @@ PAGE_NAMES = [s.name for s in page_expectations()]
 
 
 def _item(cn: str, **descriptor_changes: Any) -> dict[str, Any]:
+    """A job every expectation passes: two places, a yearly pay range, dates in order."""
     descriptor: dict[str, Any] = {
-        "PositionTitle": "Data Engineer",
-        "PositionURI": f"https://www.usajobs.gov:443/job/{cn}",
-        "ApplyURI": [f"https://www.usajobs.gov:443/job/{cn}"],
+        "ApplyURI": [job_uri(cn, port=True)],
         "PositionLocation": [
             {"LocationName": "Chicago, Illinois", "Latitude": 41.88415, "Longitude": -87.63241},
             {"LocationName": "Denver, Colorado", "Latitude": 39.7392, "Longitude": -104.9903},
@@ -54,17 +54,12 @@ def _item(cn: str, **descriptor_changes: Any) -> dict[str, Any]:
         "JobGrade": [{"Code": "GS"}],
         "UserArea": {"Details": {"JobSummary": "Build pipelines.", "HiringPath": ["public"]}},
     }
-    descriptor.update(descriptor_changes)
-    return {"MatchedObjectId": cn, "MatchedObjectDescriptor": descriptor}
+    return search_item(cn, port=True, **{**descriptor, **descriptor_changes})
 
 
-def _page(items: list[Any], count: Any = "len") -> dict[str, Any]:
-    result: dict[str, Any] = {"SearchResultItems": items}
-    if count == "len":
-        result["SearchResultCount"] = len(items)
-    elif count is not None:
-        result["SearchResultCount"] = count
-    return {"SearchResult": result}
+def _page(items: list[Any], count: Any = LEN) -> dict[str, Any]:
+    """A page as the gate reads it: no ``SearchResultCountAll``; ``count=None``, no count."""
+    return search_page(items, count=OMIT if count is None else count, count_all=OMIT)
 
 
 def _gate_page(gate: Any, payload: dict[str, Any]) -> tuple[PageRows, GateOutcome]:

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 ARCH = ROOT / "docs" / "architecture"
 CONTRACT = ARCH / "seed-contract.md"
 

@@ -407,3 +407,49 @@ def test_a_job_changed_at_the_api_changes_its_page_bytes_and_is_loaded(
         (cn,),
     )
     assert openings.fetchone() == ("17",)
+
+
+def test_a_failing_known_page_lookup_only_costs_the_shortcut(
+    conn: psycopg.Connection[Any], store: LocalBronzeStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from tasman_etl.errors import DatabaseError
+    from tasman_etl.runner.connections import SideConn
+
+    def refuse(*args: Any, **kwargs: Any) -> Any:
+        raise DatabaseError("cannot look up a known page: QueryCanceled: statement timeout")
+
+    opts = RunOptions(query=DEMO, results_per_page=50, concurrency=2)
+    with SimulatorServer(SimulatorConfig(jobs=900, seed=11, auth_key=KEY)) as sim:
+        first = _run(conn, store, sim, opts)
+        monkeypatch.setattr(SideConn, "known_payload", refuse)
+        monkeypatch.setattr(SideConn, "known_page", refuse)
+        with capture_logs() as logs:
+            again = _run(conn, store, sim, opts)
+    assert not again.failed, again.summary
+    events = [e["event"] for e in logs]
+    assert "page_known" not in events  # every page parsed, as without the shortcut
+    pages = len(_pages(conn, first.run_id))
+    # the client asks for every page but page 1 (planning fetched it); the stages for all
+    assert events.count("known_payload_unchecked") == pages - 1
+    assert events.count("known_page_unchecked") == pages
+    assert again.summary["unchanged"] == first.summary["inserted"]
+    assert (again.summary["inserted"], again.summary["updated"]) == (0, 0)
+
+
+def test_a_page_loaded_under_other_gate_settings_or_code_is_not_known() -> None:
+    from tasman_etl.db.known import items_digest
+    from tasman_etl.dq.gate import DqGate
+    from tasman_etl.runner.pages import gate_identity
+
+    pairs = [("1", "a"), ("2", "b")]
+    gates = [
+        None,
+        DqGate(enforce=True, known_rate_codes=["PA"]),
+        DqGate(enforce=False, known_rate_codes=["PA"]),
+        DqGate(enforce=True, known_rate_codes=["PA"], item_count="warn"),
+        DqGate(enforce=True, known_rate_codes=["PA", "PH"]),
+    ]
+    salts = {f"0.1.0|{gate_identity(g)}" for g in gates} | {f"0.1.1|{gate_identity(None)}"}
+    assert len(salts) == len(gates) + 1
+    assert len({items_digest(pairs, salt) for salt in salts}) == len(salts)
+    assert items_digest(reversed(pairs), "s") == items_digest(pairs, "s")  # order-free

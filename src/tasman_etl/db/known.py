@@ -36,10 +36,14 @@ class KnownPage:
     """The data-quality results recorded for that page (the same bytes give the same)."""
 
 
-def items_digest(pairs: Iterable[tuple[str, str]]) -> str:
-    """SHA-256 hex of ``control number:content hash`` pairs, sorted, joined by commas."""
+def items_digest(pairs: Iterable[tuple[str, str]], salt: str = "") -> str:
+    """SHA-256 hex of ``salt`` and ``control number:content hash`` pairs, sorted, by commas.
+
+    The salt names what else decided how the page loaded (the code version, the gate's
+    settings): a page loaded under others is not known (it is parsed and gated again).
+    """
     text = ",".join(f"{cn}:{digest}" for cn, digest in sorted(pairs))
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+    return hashlib.sha256(f"{salt}|{text}".encode()).hexdigest()
 
 
 _CANDIDATE = """
@@ -71,7 +75,9 @@ def known_payload(conn: psycopg.Connection[Any], payload_sha256: str) -> bool:
 
 
 @database_errors("cannot look up a known page")
-def known_page(conn: psycopg.Connection[Any], payload_sha256: str) -> KnownPage | None:
+def known_page(
+    conn: psycopg.Connection[Any], payload_sha256: str, salt: str = ""
+) -> KnownPage | None:
     """The latest cleanly loaded page with this payload, if its jobs are unchanged since.
 
     None when no such page was recorded, or when any of its jobs is missing or holds other
@@ -86,6 +92,6 @@ def known_page(conn: psycopg.Connection[Any], payload_sha256: str) -> KnownPage 
         cns = list(control_numbers or [])
         cur.execute(_HELD, (cns,))
         held = cur.fetchall()
-    if len(held) != len(set(cns)) or items_digest(held) != digest:
+    if len(held) != len(set(cns)) or items_digest(held, salt) != digest:
         return None
     return KnownPage(run_id, page_key, cns, int(items or 0), digest, dq)

@@ -222,6 +222,12 @@ class DqGate:
             rows = quarantine_jobs(rows, gated_rows, payload_items(payload))
         return GateOutcome(rows, False, results, failed)
 
+    def identity(self) -> str:
+        """What this gate's results depend on besides the page: its settings, as text."""
+        specs = ",".join(sorted(s.name for s in self._specs))
+        codes = ",".join(sorted(self.known_rate_codes))
+        return f"enforce={self.enforce};item_count={self.item_count};codes={codes};{specs}"
+
     def __call__(self, rows: PageRows, payload: Mapping[str, Any]) -> GateOutcome:
         """Check a page and decide what loads (see the module docstring)."""
         return self.decide(self.check(rows, payload), rows, payload)

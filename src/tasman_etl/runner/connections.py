@@ -95,9 +95,9 @@ class SideConn:
         """Whether a cleanly loaded page had this payload (`db.known.known_payload`)."""
         return self._call(lambda conn: known_payload(conn, payload_sha256))
 
-    def known_page(self, payload_sha256: str) -> KnownPage | None:
+    def known_page(self, payload_sha256: str, salt: str = "") -> KnownPage | None:
         """The known page with this payload whose jobs are unchanged (`db.known`), or None."""
-        return self._call(lambda conn: known_page(conn, payload_sha256))
+        return self._call(lambda conn: known_page(conn, payload_sha256, salt))
 
     def captured_sha256(self, key: BronzeKey) -> tuple[bool, str | None]:
         """`repo.captured_sha256` of a bronze object's page in the run that captured it."""

@@ -23,7 +23,7 @@ from tasman_etl import __version__
 from tasman_etl.db import repository as repo
 from tasman_etl.db.known import KnownPage, items_digest
 from tasman_etl.dq.outcome import GateOutcome, PageGate
-from tasman_etl.errors import BronzeIntegrityError, StorageError
+from tasman_etl.errors import BronzeIntegrityError, DatabaseError, StorageError
 from tasman_etl.historic import (
     historic_control_number,
     historic_items,
@@ -43,7 +43,7 @@ from tasman_etl.storage.bronze import (
     read_envelope,
     sha256_hex,
 )
-from tasman_etl.transform import PageRows, dump_json, prepare_items, search_items
+from tasman_etl.transform import PageRows, PreparedItem, dump_json, prepare_items, search_items
 from tasman_etl.transform import transform_prepared as _transform
 
 __all__ = [
@@ -53,6 +53,7 @@ __all__ = [
     "Package",
     "PageSource",
     "Stages",
+    "gate_identity",
     "make_record",
     "new_run_id",
     "page_key",
@@ -65,8 +66,8 @@ log = structlog.get_logger(__name__)
 Lookup = Callable[[list[str], str], Mapping[str, str]]
 """``(control numbers, kind) -> stored content hashes`` (`repository.stored_hashes`)."""
 
-Known = Callable[[str], KnownPage | None]
-"""``payload SHA-256 -> the known page with that payload`` (`db.known.known_page`)."""
+Known = Callable[[str, str], KnownPage | None]
+"""``(payload SHA-256, salt) -> the known page with that payload`` (`db.known.known_page`)."""
 
 
 def new_run_id(now: datetime | None = None) -> str:
@@ -122,6 +123,8 @@ class Stages:
     ) -> None:
         self.store = store
         self.known = known
+        self.salt = f"{__version__}|{gate_identity(gate)}"
+        """What a page's items digest is taken with (`db.known.items_digest`)."""
         self.run_id = run_id
         self.run_date = run_date
         self.side = side
@@ -216,7 +219,11 @@ class Stages:
             return False
         started = time.perf_counter()
         pkg.looked_up = self.loads()  # before the lookup, as for stored hashes
-        hit = known(sha)
+        try:
+            hit = known(sha, self.salt)
+        except DatabaseError as exc:  # the page is parsed as any other; nothing is lost
+            log.warning("known_page_unchecked", page_key=pkg.record.page_key, error=str(exc))
+            return False
         if hit is None:
             return False
         cns = hit.control_numbers
@@ -298,11 +305,24 @@ class Stages:
             pkg.outcome = self.gate(rows, payload)
             pkg.time("dq", started)
         if not historic and _clean(rows, pkg.outcome, len(items)) and _countable(pkg, payload):
-            pkg.items_digest = items_digest(
-                (p.control_number, p.digest)
-                for p in prepared
-                if p.control_number is not None and p.digest is not None
-            )
+            pkg.items_digest = _digest(rows, prepared, self.salt)
+
+
+def _digest(rows: PageRows, prepared: list[PreparedItem], salt: str) -> str | None:
+    """The items digest of a clean page, over the control numbers its rows carry."""
+    hashes = {p.index: p.digest for p in prepared}
+    pairs = [(cn, hashes.get(rows.item_index.get(cn, -1))) for cn in rows.control_numbers]
+    if any(digest is None for _, digest in pairs):
+        return None
+    return items_digest(((cn, str(digest)) for cn, digest in pairs), salt)
+
+
+def gate_identity(gate: PageGate | None) -> str:
+    """What the gate's results depend on besides the page (its settings), as text."""
+    if gate is None:
+        return "no gate"
+    identity = getattr(gate, "identity", None)
+    return str(identity()) if callable(identity) else type(gate).__qualname__
 
 
 def _clean(rows: PageRows, outcome: GateOutcome | None, items: int) -> bool:

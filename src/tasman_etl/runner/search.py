@@ -18,7 +18,7 @@ import structlog
 from tasman_etl.db import repository as repo
 from tasman_etl.db.known import KnownPage
 from tasman_etl.dq.outcome import PageGate
-from tasman_etl.errors import AuthError, TasmanError
+from tasman_etl.errors import AuthError, DatabaseError, TasmanError
 from tasman_etl.http.page import count_all_in
 from tasman_etl.http.partition import CAP, is_capped, page_count
 from tasman_etl.http.usajobs import Page, SearchPlan, SearchQuery, UsajobsClient
@@ -270,7 +270,7 @@ class Search:
                         number,
                         part=part.key,
                         results_per_page=self.opts.results_per_page,
-                        trusted=self.stages.side.known_payload,
+                        trusted=self._trusted,
                     )
                 pkg.time("fetch", started)
             pkg.src = _source(page, part.pages)
@@ -281,6 +281,14 @@ class Search:
         finally:
             if page is not None:
                 pkg.tag = _facts(page, pkg.known)
+
+    def _trusted(self, payload_sha256: str) -> bool:
+        """Whether the client may leave a body unparsed (a known page's); on error, no."""
+        try:
+            return self.stages.side.known_payload(payload_sha256)
+        except DatabaseError as exc:
+            log.warning("known_payload_unchecked", error=str(exc))
+            return False
 
     # -- back on the owner thread --------------------------------------------------------
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import psycopg
@@ -154,6 +155,39 @@ def test_changed_jobs_go_through_the_staging_table_in_binary_too(
     _assert_every_value_as_transformed(conn, rows)
     kinds = conn.execute("SELECT DISTINCT jsonb_typeof(raw_json) FROM job").fetchall()
     assert kinds == [("object",)]
+
+
+def test_a_copying_connection_asks_for_a_wide_send_buffer(
+    migrated_db_url: str,
+) -> None:
+    import socket
+
+    from tasman_etl.db.staging import SEND_BUFFER, widen_send_buffer
+
+    def send_buffer(c: psycopg.Connection[Any]) -> int:
+        with socket.socket(fileno=c.fileno()) as sock:
+            try:
+                size: int = sock.getsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF)
+                return size
+            finally:
+                sock.detach()  # the connection's socket, not ours to close
+
+    with psycopg.connect(migrated_db_url, autocommit=True) as c:
+        before = send_buffer(c)
+        start_run(c, "r1", command="test", params={}, scope_hash=None, code_version="0")
+        load_page_rows(
+            c,
+            transform_page(_simulated_items(3)),
+            record=page_record(source=None),
+            seen_at=datetime.now(UTC),
+        )
+        after = send_buffer(c)
+        wmem_max = Path("/proc/sys/net/core/wmem_max")  # the kernel's ceiling for a request
+        ceiling = int(wmem_max.read_text()) if wmem_max.exists() else SEND_BUFFER
+        assert after >= min(SEND_BUFFER, ceiling) > 0
+        assert after > before or before >= min(SEND_BUFFER, ceiling)
+        assert c.execute("SELECT count(*) FROM job").fetchone() == (3,)  # still usable
+    assert widen_send_buffer(c) is None  # closed: nothing to widen, no error
 
 
 def test_the_jsonb_dumper_takes_json_text_only() -> None:

@@ -291,6 +291,32 @@ def test_rows_believed_new_but_already_stored_fall_back_to_the_upsert(
     assert versions == (3,)
 
 
+def test_inside_an_outer_transaction_rows_believed_new_fall_back_in_a_savepoint(
+    conn: psycopg.Connection[Any],
+) -> None:
+    """Not the page's own transaction: the fallback cannot redo it, a savepoint does."""
+    from datetime import UTC, datetime
+
+    from tasman_etl.db.repository import load_page_rows, start_run
+    from tasman_etl.transform import transform_page
+
+    start_run(conn, "r1", command="test", params={}, scope_hash=None, code_version="0")
+    with conn.transaction():
+        first = transform_page([_item("500000001"), _item("500000002")])
+        record = page_record(source=None)
+        counts = load_page_rows(conn, first, record=record, seen_at=datetime.now(UTC))
+        assert (counts.inserted, counts.updated, counts.unchanged) == (2, 0, 0)
+        # the first page's staging tables still exist here: the second load drops them
+        again = transform_page([_item("500000001", PositionTitle="Changed"), _item("500000002")])
+        record2 = page_record(page=2, source=None)
+        counts = load_page_rows(conn, again, record=record2, seen_at=datetime.now(UTC))
+        assert (counts.inserted, counts.updated, counts.unchanged) == (0, 1, 1)
+    titles = dict(conn.execute("SELECT control_number, position_title FROM job").fetchall())
+    assert titles == {"500000001": "Changed", "500000002": "Data Engineer"}
+    pages = conn.execute("SELECT page, status FROM ingest_page ORDER BY page").fetchall()
+    assert pages == [(1, "loaded"), (2, "loaded")]
+
+
 @requires_fixtures
 def test_the_later_file_wins_when_a_job_changes_back_within_one_load(
     conn: psycopg.Connection[Any], store: LocalBronzeStore, tmp_path: Path

@@ -16,7 +16,7 @@ from typing import Any
 
 import psycopg
 import structlog
-from psycopg import sql
+from psycopg import pq, sql
 
 from tasman_etl.db.errors import database_errors
 from tasman_etl.db.historic import write_historic, write_texts
@@ -93,7 +93,7 @@ def load_page_rows(
     if not refused:  # no item alone explains it
         raise first
     _quarantine_refused(rows, refused)
-    return _load_page(conn, rows, record, seen_at, extra)
+    return _load_page_retrying(conn, rows, record, seen_at, extra)
 
 
 _CONFLICT_ATTEMPTS = 4
@@ -113,6 +113,13 @@ def _load_page_retrying(
     for attempt in range(1, _CONFLICT_ATTEMPTS + 1):
         try:
             return _load_page(conn, rows, record, seen_at, extra)
+        except psycopg.errors.UniqueViolation:
+            if not rows.new or conn.closed or conn.broken:
+                raise
+            # Another writer inserted one of the jobs looked up as new since the lookup:
+            # the page's transaction was rolled back whole; load it again as an upsert.
+            log.info("page_new_jobs_taken", page_key=record.page_key)
+            rows.new = set()
         except (psycopg.errors.DeadlockDetected, psycopg.errors.SerializationFailure) as exc:
             if attempt == _CONFLICT_ATTEMPTS or conn.closed or conn.broken:
                 raise
@@ -145,14 +152,19 @@ def _load_page(
     extra: Mapping[str, Any],
 ) -> LoadCounts:
     params = {"seen": seen_at, "run": record.run_id, "search": rows.kind != "historic"}
+    # Outside any transaction, no staging table survives (ON COMMIT DROP, or rolled back)
+    # and the page's transaction is the whole unit of retry: no statement is spent on
+    # either (each is one more round trip per page).
+    outermost = conn.info.transaction_status == pq.TransactionStatus.IDLE
     with conn.transaction(), conn.cursor() as cur:
-        # ON COMMIT DROP only fires at a real commit; inside an outer transaction the
-        # previous page's staging tables may still exist.
-        cur.execute(DROP_STAGING)
+        if not outermost:  # ON COMMIT DROP has not fired for an earlier page in here
+            cur.execute(DROP_STAGING)
         if rows.kind == TEXT_KIND:  # AnnouncementText records: no job rows of their own
             inserted, updated, unchanged = write_texts(cur, rows, params)
         else:
-            inserted_ids, updated_ids, unchanged = write_silver(conn, cur, rows, params)
+            inserted_ids, updated_ids, unchanged = write_silver(
+                conn, cur, rows, params, guard_new=not outermost
+            )
             inserted, updated = len(inserted_ids), len(updated_ids)
         if rows.kind == "historic":
             write_historic(cur, rows, params)

@@ -9,6 +9,7 @@ row and its quarantine are `db/load.py`'s; historic records and texts are
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
@@ -182,10 +183,21 @@ def stored_hashes(
 
 
 def write_silver(
-    conn: Conn, cur: Cursor, rows: PageRows, params: Mapping[str, Any]
+    conn: Conn,
+    cur: Cursor,
+    rows: PageRows,
+    params: Mapping[str, Any],
+    *,
+    guard_new: bool = True,
 ) -> tuple[list[int], list[int], int]:
-    """Jobs, children and versions of a page; (inserted ids, updated ids, unchanged)."""
-    ids, inserted_ids, updated_ids = _write_jobs(conn, cur, rows, params)
+    """Jobs, children and versions of a page; (inserted ids, updated ids, unchanged).
+
+    Jobs looked up as new (`rows.new`) are COPYed straight into `job`. With `guard_new`
+    that COPY runs in a savepoint, and a job another writer inserted meanwhile sends the
+    page's jobs through the upsert instead; without it a `UniqueViolation` propagates and
+    the caller loads the page again (its transaction must be the page's own).
+    """
+    ids, inserted_ids, updated_ids = _write_jobs(conn, cur, rows, params, guard_new)
     touched = [cn for cn in rows.control_numbers if cn not in ids]
     unchanged = 0
     if touched and params["search"]:
@@ -230,7 +242,7 @@ def one_item_pages(rows: PageRows) -> Iterator[PageRows]:
 
 
 def _write_jobs(
-    conn: Conn, cur: Cursor, rows: PageRows, params: Mapping[str, Any]
+    conn: Conn, cur: Cursor, rows: PageRows, params: Mapping[str, Any], guard_new: bool
 ) -> tuple[dict[str, int], list[int], list[int]]:
     """Insert new and upsert changed job rows; return cn -> job_id of every row written."""
     ids: dict[str, int] = {}
@@ -246,9 +258,12 @@ def _write_jobs(
             seen = (*seen, "historic")
         columns = (*JOB_COLUMNS, *_SEEN_COLUMNS, *(() if search else ("source",)))
         try:
-            with conn.transaction():  # a savepoint: a concurrent insert falls back to upsert
+            # A savepoint: a concurrent insert falls back to the upsert.
+            with conn.transaction() if guard_new else contextlib.nullcontext():
                 copy_binary(cur, "job", columns, ((*r, *seen) for r in fresh))
         except psycopg.errors.UniqueViolation:
+            if not guard_new:
+                raise
             others = ordered
         else:
             cur.execute(

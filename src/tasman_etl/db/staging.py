@@ -5,10 +5,18 @@ COPY's binary format: no text to format in Python nor to parse in PostgreSQL, ex
 `raw_json` text, which `jsonb` parses either way (bench/README.md, "Write amplification":
 on 10,000 real-size jobs, -12 % load time, -17 % server CPU). The ledger, code lists and
 quarantine keep text COPY (`copy_rows`).
+
+A connection that COPYs asks the kernel for a send buffer of `SEND_BUFFER` bytes, so a
+page's COPY data waits in the socket for PostgreSQL instead of in the client: with the
+default (~200 kB) the server kept stopping for the next sip of a 8 MB page (bench/README.md,
+"What the profile shows now").
 """
 
 from __future__ import annotations
 
+import contextlib
+import os
+import socket
 import weakref
 from collections.abc import Iterable, Sequence
 from typing import Any
@@ -19,11 +27,13 @@ from psycopg.adapt import Dumper
 
 __all__ = [
     "DROP_STAGING",
+    "SEND_BUFFER",
     "JsonTextDumper",
     "copy_binary",
     "copy_rows",
     "create_staging",
     "ident_list",
+    "widen_send_buffer",
 ]
 
 Cursor = psycopg.Cursor[Any]
@@ -86,9 +96,38 @@ _COPY_TYPES: weakref.WeakKeyDictionary[Any, dict[tuple[str, tuple[str, ...]], li
 )
 
 
+SEND_BUFFER = 4 * 2**20
+"""The socket send buffer a COPYing connection asks for (the kernel caps it at
+``net.core.wmem_max``)."""
+
+
+def widen_send_buffer(conn: Any, size: int = SEND_BUFFER) -> int | None:
+    """Ask for a `size`-byte socket send buffer on `conn`; the size granted, or None.
+
+    Best effort: a connection without a socket the kernel lets us tune keeps its own.
+    """
+    try:
+        sock = socket.socket(fileno=os.dup(conn.fileno()))
+    except (OSError, ValueError, psycopg.Error):  # closed, or not a socket
+        return None
+    with contextlib.closing(sock):  # closes our duplicate, not the connection's socket
+        try:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, size)
+            granted: int = sock.getsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF)
+        except OSError:
+            return None
+    return granted
+
+
 def _column_types(cur: Cursor, table: str, columns: Sequence[str]) -> list[int]:
-    """The type OIDs of `columns` of `table`, read once per connection (a `LIMIT 0` query)."""
-    known = _COPY_TYPES.setdefault(cur.connection, {})
+    """The type OIDs of `columns` of `table`, read once per connection (a `LIMIT 0` query).
+
+    A connection seen here for the first time also gets its send buffer widened.
+    """
+    known = _COPY_TYPES.get(cur.connection)
+    if known is None:
+        known = _COPY_TYPES.setdefault(cur.connection, {})
+        widen_send_buffer(cur.connection)
     key = (table, tuple(columns))
     oids = known.get(key)
     if oids is None:

@@ -11,6 +11,9 @@ Thread ownership, stated once for the whole engine:
   task, one at a time, in the order the source yielded them. It alone may touch the
   run's main database connection, the ledger and the run's counters. The source runs
   on the owner thread too, so it may read and write them as well.
+* `finish` may hand a page's load to loader threads, each with a connection of its own
+  (`tasman_etl.runner.loaders`); they run the load and nothing else, and the owner counts
+  what they return, in the order the pages were handed over.
 * Worker threads run `prepare(task)`. They may use only what is safe to share: the
   bronze store, the HTTP client (it owns its rate limiter) and a side connection behind
   its lock. They never touch the main connection or the counters; whatever they learn

@@ -6,6 +6,10 @@ reconnect, the side connection the workers share, the heartbeat, the progress di
 and the loading of each prepared page (`finish`). The summary is derived from the ledger
 (`repository.run_totals`, over every invocation of a resumed run), so every command
 reports the same counts the same way.
+
+A page's load runs on a loader thread with its own connection (`runner/loaders.py`,
+ADR 0030), the rest of `finish` on the owner thread. Pages with a job in common are never
+loaded at once, and outcomes (counts, duplicates, `on_page`) are settled in page order.
 """
 
 from __future__ import annotations
@@ -22,7 +26,9 @@ import structlog
 from tasman_etl import __version__
 from tasman_etl.db import repository as repo
 from tasman_etl.db import run_lock
-from tasman_etl.errors import AuthError, DatabaseError, TasmanError
+from tasman_etl.db.errors import database_errors
+from tasman_etl.db.queries import ping
+from tasman_etl.errors import DatabaseError
 from tasman_etl.runner.connections import (
     RECONNECT_S,
     SideConn,
@@ -31,13 +37,15 @@ from tasman_etl.runner.connections import (
     reconnector,
 )
 from tasman_etl.runner.engine import Done, Window, execute
-from tasman_etl.runner.package import Notes, Package, report_loaded
+from tasman_etl.runner.loaders import Loaded, Loaders, LoadQueue
+from tasman_etl.runner.package import Notes, Package, prepare_failure
 from tasman_etl.runner.pages import Stages
 from tasman_etl.runner.results import RunAborted, RunLockedError, RunResult
 
 __all__ = ["Run", "RunAborted", "RunLockedError", "RunResult"]
 
 log = structlog.get_logger(__name__)
+_ping = database_errors("the database does not answer")(ping)
 
 HEARTBEAT_S = 30.0
 """How often a working run refreshes `ingest_run.heartbeat_at`."""
@@ -82,6 +90,8 @@ class Run:
         self._stages: Stages | None = None
         self._reconnect = reconnector(conn)
         self._last_beat = time.monotonic()
+        self._gone = False
+        self._queue = LoadQueue(lambda: Loaders(self._reconnect, stop=self.stop), self._settle_load)
         self.on_page: Callable[[Package, str], None] | None = None
         """Called on the owner thread after each page: ``(package, loaded|held|failed)``."""
 
@@ -114,6 +124,7 @@ class Run:
         return self
 
     def __exit__(self, *exc: object) -> None:
+        self._queue.close()
         if self.locked and self.scope:
             with contextlib.suppress(DatabaseError, psycopg.Error):
                 repo.unlock_scope(self.conn, self.scope)
@@ -138,9 +149,9 @@ class Run:
         if not self.locked or now - self._last_beat < HEARTBEAT_S:
             return
         self._last_beat = now
-        try:
-            run_lock.heartbeat(self.conn, self.run_id)
-        except DatabaseError as exc:  # the load that follows reconnects or fails the page
+        try:  # a lost session is reconnected here, and the scope lock taken again
+            self.with_db(lambda: run_lock.heartbeat(self.conn, self.run_id))
+        except DatabaseError as exc:
             log.warning("heartbeat_failed", error=str(exc)[:300])
 
     def tick(self, label: str) -> None:
@@ -157,17 +168,25 @@ class Run:
         *,
         workers: int = 2,
     ) -> int:
-        """Run `source` through the engine: `prepare` on `workers` threads, `finish` here."""
-        return execute(
-            source,
-            prepare,
-            self.finish,
-            workers=workers,
-            window=Window(tasks=max(WINDOW.tasks, 2 * workers), bytes=WINDOW.bytes),
-            size=lambda pkg: pkg.nbytes,
-            stop=self.stop,
-            idle=self.beat,
-        )
+        """Run `source` through the engine: `prepare` on `workers` threads, `finish` here
+        (returns once every page handed to the loaders is settled)."""
+        try:
+            finished = execute(
+                source,
+                prepare,
+                self.finish,
+                workers=workers,
+                window=Window(tasks=max(WINDOW.tasks, 2 * workers), bytes=WINDOW.bytes),
+                size=lambda pkg: pkg.nbytes,
+                stop=self.stop,
+                idle=self.beat,
+            )
+        except BaseException:
+            with contextlib.suppress(Exception):  # the first error is the one to report
+                self._queue.settle()
+            raise
+        self._queue.settle()
+        return finished
 
     def stages(
         self, store: Any, run_date: Any, gate: Any, *, note_captures: bool, known: bool = False
@@ -188,11 +207,8 @@ class Run:
         return self._stages
 
     def with_db(self, load: Callable[[], Any]) -> Any:
-        """Run a page load; if the database connection died, reconnect once and load again.
-
-        The page's transaction was rolled back whole (or committed: loading is idempotent),
-        so loading it again on a fresh connection is safe.
-        """
+        """Run `load` on the main connection; if its session died, reconnect (the scope lock
+        too) and run it once more: every caller's statements are idempotent."""
         try:
             return load()
         except DatabaseError as exc:
@@ -231,57 +247,48 @@ class Run:
         if pkg.unverified:
             self.notes.unverified.append(pkg.unverified)
         if pkg.apply is not None and done.error is None:  # not a page: no ledger row
+            self._queue.settle()
             apply = pkg.apply
             self.with_db(lambda: apply(self.conn))
             self.tick(pkg.record.source or "")
             return
         status = "failed"
         try:
+            if done.error is not None or pkg.rejected is not None or pkg.rows is None:
+                self._queue.settle()  # outcomes are settled in page order
             if done.error is not None:
                 # The traceback would keep the worker's frames (a page's body) alive.
                 pkg.error = done.error.with_traceback(None)
-                status = self._prepare_failed(pkg, pkg.error)
+                status, reason = prepare_failure(pkg, pkg.error)
+                if reason is not None:
+                    self.fail(pkg.record, reason)
             elif pkg.rejected is not None:
                 self.fail(pkg.record, pkg.rejected)
                 log.warning("page_rejected", page_key=pkg.record.page_key, error=pkg.rejected)
             else:
                 status = self._load(pkg)
         except DatabaseError as exc:
-            if self.conn.closed or self.conn.broken:
+            if self._gone or self.conn.closed or self.conn.broken:
                 raise  # the database is gone even after a reconnect: the run cannot go on
             # The database refused this page as a whole (no single item explains it): the
             # page fails, with bronze kept for `--resume`/`replay`; the run goes on.
             self.fail(pkg.record, str(exc))
             status = "failed"
-        if status != "stopped":
-            if self.on_page is not None:
-                self.on_page(pkg, status)
-            self.tick(pkg.record.page_key)
+        if status not in ("stopped", "loading"):
+            self._page_done(pkg, status)
 
-    def _prepare_failed(self, pkg: Package, error: BaseException) -> str:
-        if isinstance(error, RunAborted):
-            return "stopped"
-        if isinstance(error, AuthError):
-            raise error
-        if isinstance(error, ValueError):  # not a usable payload
-            self.fail(pkg.record, f"{pkg.record.source}: {error}")
-            log.warning("page_rejected", page_key=pkg.record.page_key, error=str(error))
-        elif isinstance(error, TasmanError):  # fetch gave up, bronze unreadable, refused
-            self.fail(pkg.record, str(error))
-        else:  # never let one page's surprise end the run
-            log.error(
-                "page_unexpected_error",
-                page_key=pkg.record.page_key,
-                error=f"{type(error).__name__}: {error}",
-            )
-            self.fail(pkg.record, f"unexpected {type(error).__name__}: {error}"[:500])
-        return "failed"
+    def _page_done(self, pkg: Package, status: str) -> None:  # in page order
+        if self.on_page is not None:
+            self.on_page(pkg, status)
+        self.tick(pkg.record.page_key)
 
     def _load(self, pkg: Package) -> str:
         rows = pkg.rows
         assert rows is not None
-        written = self.notes.written
-        stale = any(written.get(cn, 0) > pkg.looked_up for cn in rows.unchanged)
+        # Earlier pages with these jobs (or texts of them) are loaded first.
+        jobs = frozenset(rows.control_numbers).union(text[0] for text in rows.texts)
+        self._queue.settle(jobs)
+        stale = any(self.notes.written.get(cn, 0) > pkg.looked_up for cn in rows.unchanged)
         if stale and self._stages is not None:
             # Looked up before an earlier page of this run wrote some of these jobs: what
             # the lookup called unchanged may have changed since. Prepare again, here.
@@ -294,6 +301,7 @@ class Run:
         outcome = pkg.outcome
         results = outcome.results if outcome is not None else None
         if outcome is not None and outcome.hold:
+            self._queue.settle()
             self.fail(
                 pkg.record,
                 "held by data quality: failed " + ", ".join(outcome.failed_expectations),
@@ -304,28 +312,38 @@ class Run:
         if outcome is not None:
             rows = outcome.rows
         known_dq = pkg.known.dq if pkg.known is not None else None
-        started = time.perf_counter()
-        counts = self.with_db(
-            lambda: repo.load_page_rows(
-                self.conn,
-                rows,
-                record=pkg.record,
-                seen_at=pkg.seen_at,
-                extra_ledger={
-                    "attempts": pkg.attempts,
-                    "dq": {"results": results} if results is not None else known_dq,
-                    "items_digest": pkg.items_digest,
-                },
-            )
+        extra = {
+            "attempts": pkg.attempts,
+            "dq": {"results": results} if results is not None else known_dq,
+            "items_digest": pkg.items_digest,
+        }
+        record, seen_at, loading = pkg.record, pkg.seen_at, rows
+        pkg.rows = rows  # what `_settle_load` reports
+        self._queue.put(
+            pkg,
+            jobs,
+            lambda conn: repo.load_page_rows(
+                conn, loading, record=record, seen_at=seen_at, extra_ledger=extra
+            ),
         )
-        self.notes.phases["load"] += time.perf_counter() - started
-        self.notes.loads += 1
-        written.update(dict.fromkeys((job.control_number for job in rows.jobs), self.notes.loads))
-        again = [cn for cn in rows.control_numbers if cn in self.notes.seen]
-        self.notes.seen.update(rows.control_numbers)
-        self.notes.unknown_keys.update(rows.unknown_keys)
-        report_loaded(pkg.record.page_key, rows, counts, again)
-        return "loaded"
+        return "loading"
+
+    def _settle_load(self, pkg: Package, loaded: Loaded[repo.LoadCounts]) -> None:
+        """A page's load is over (on the owner thread, in page order): count it or fail it."""
+        self.notes.phases["load"] += loaded.seconds
+        if loaded.reconnected:  # the server restarted? then the main session (lock) is gone too
+            self.with_db(lambda: _ping(self.conn))
+        rows, counts = pkg.rows, loaded.result
+        assert rows is not None
+        if loaded.error is not None or counts is None:
+            if loaded.gone:
+                self._gone = True  # the database is gone even after a reconnect
+                raise loaded.error or DatabaseError("a page load gave nothing")
+            # Refused as a whole (no single item explains it): failed, bronze kept.
+            self.fail(pkg.record, str(loaded.error))
+        else:
+            self.notes.loaded(pkg.record.page_key, rows, counts)
+        self._page_done(pkg, "loaded" if loaded.error is None else "failed")
 
     def fail(
         self,
@@ -344,6 +362,7 @@ class Run:
 
     def summary(self, status: str, **extra: Any) -> dict[str, Any]:
         """The summary every command prints: the ledger's counts, then this run's notes."""
+        self._queue.settle()
         out: dict[str, Any] = {"run_id": self.run_id, "status": status}
         out.update(repo.run_totals(self.conn, self.run_id))
         out["phase_times"] = self.notes.phase_times()

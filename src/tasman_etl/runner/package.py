@@ -20,10 +20,12 @@ import structlog
 from tasman_etl.db import repository as repo
 from tasman_etl.db.known import KnownPage
 from tasman_etl.dq.outcome import GateOutcome
+from tasman_etl.errors import AuthError, TasmanError
+from tasman_etl.runner.results import RunAborted
 from tasman_etl.storage.bronze import BronzeKey
 from tasman_etl.transform import PageRows
 
-__all__ = ["PHASES", "Notes", "Package", "PageSource", "report_loaded"]
+__all__ = ["PHASES", "Notes", "Package", "PageSource", "prepare_failure", "report_loaded"]
 
 log = structlog.get_logger(__name__)
 
@@ -115,8 +117,42 @@ class Notes:
     phases: dict[str, float] = field(default_factory=lambda: dict.fromkeys(PHASES, 0.0))
 
     def phase_times(self) -> dict[str, float]:
-        """`{fetch_s, bronze_s, parse_s, dq_s, load_s}` rounded to milliseconds."""
+        """`{fetch_s, bronze_s, parse_s, dq_s, load_s}` rounded to milliseconds (``load_s``
+        sums the loader threads' times)."""
         return {f"{name}_s": round(self.phases.get(name, 0.0), 3) for name in PHASES}
+
+    def loaded(self, page_key: str, rows: PageRows, counts: repo.LoadCounts) -> None:
+        """Count a committed page (in page order) and log it (`report_loaded`)."""
+        self.loads += 1
+        self.written.update(dict.fromkeys((job.control_number for job in rows.jobs), self.loads))
+        again = [cn for cn in rows.control_numbers if cn in self.seen]
+        self.seen.update(rows.control_numbers)
+        self.unknown_keys.update(rows.unknown_keys)
+        report_loaded(page_key, rows, counts, again)
+
+
+def prepare_failure(pkg: Package, error: BaseException) -> tuple[str, str | None]:
+    """What a page whose preparation raised `error` becomes: (status, error to record).
+
+    ``("stopped", None)``: a stop was requested, the page stays as the ledger has it.
+    An `AuthError` is raised again: every page would fail.
+    """
+    if isinstance(error, RunAborted):
+        return "stopped", None
+    if isinstance(error, AuthError):
+        raise error
+    if isinstance(error, ValueError):  # not a usable payload
+        log.warning("page_rejected", page_key=pkg.record.page_key, error=str(error))
+        return "failed", f"{pkg.record.source}: {error}"
+    if isinstance(error, TasmanError):  # fetch gave up, bronze unreadable, refused
+        return "failed", str(error)
+    # never let one page's surprise end the run
+    log.error(
+        "page_unexpected_error",
+        page_key=pkg.record.page_key,
+        error=f"{type(error).__name__}: {error}",
+    )
+    return "failed", f"unexpected {type(error).__name__}: {error}"[:500]
 
 
 def report_loaded(page_key: str, rows: PageRows, counts: repo.LoadCounts, again: list[str]) -> None:

@@ -174,11 +174,15 @@ class UsajobsClient(PooledClient):
         part: str | None = None,
         results_per_page: int | None = None,
         trusted: Callable[[str], bool] | None = None,
+        slot: threading.Semaphore | None = None,
     ) -> Page:
         """Fetch one page of ``query`` with retries; raises ``FetchError``/``AuthError``.
 
         ``trusted(sha256 hex of a 2xx body)`` says the body repeats a page parsed and
         loaded before: it is not parsed here (`Page.payload` parses it if asked).
+        ``slot`` (a semaphore of requests in flight) is held from the first attempt to the
+        last, backoff waits included (during an outage the run backs off as a whole), but
+        let go while a body that arrived is hashed and decoded.
         """
         rpp = results_per_page if results_per_page is not None else self.config.results_per_page
         if not 1 <= rpp <= MAX_RESULTS_PER_PAGE:
@@ -198,11 +202,18 @@ class UsajobsClient(PooledClient):
                 reason=str(exc),
             )
 
-        return self._retrier.call(
-            lambda: self._attempt(params, page=page, part=part, what=what, trusted=trusted),
-            what=what,
-            on_retry=on_retry,
-        )
+        held = _Held(slot)
+        held.take()
+        try:
+            return self._retrier.call(
+                lambda: self._attempt(
+                    params, page=page, part=part, what=what, trusted=trusted, held=held
+                ),
+                what=what,
+                on_retry=on_retry,
+            )
+        finally:
+            held.drop()
 
     def _bounds(self) -> Bounds:
         return Bounds(
@@ -219,7 +230,11 @@ class UsajobsClient(PooledClient):
         part: str | None,
         what: str,
         trusted: Callable[[str], bool] | None = None,
+        held: _Held | None = None,
     ) -> Page:
+        held = held or _Held(None)
+        held.take()  # again, after a body that could not be used
+        # From here to the end of the body, a request is in flight.
         self._limiter.acquire()
         sent_at = _utcnow()
         started = self._clock()
@@ -240,16 +255,21 @@ class UsajobsClient(PooledClient):
                 self._transport_errors += 1
             raise type(exc)(f"{what}: {exc}") from exc
         received_at = _utcnow()
+        held.drop()
         with self._lock:
             key = str(response.status_code)
             self._by_status[key] = self._by_status.get(key, 0) + 1
         payload: dict[str, Any] | None = None
-        digest = _body_sha256(response) if trusted is not None else None
-        if digest is None or trusted is None or not trusted(digest):
-            payload, error = inspect_response(response)
-            if error is not None:
-                raise error
-            assert payload is not None
+        try:
+            digest = _body_sha256(response) if trusted is not None else None
+            if digest is None or trusted is None or not trusted(digest):
+                payload, error = inspect_response(response)
+                if error is not None:
+                    raise error
+                assert payload is not None
+        except BaseException:
+            held.take()  # what follows (a backoff wait, a retry) holds the slot again
+            raise
         result = Page(
             part=part,
             page=page,
@@ -314,6 +334,24 @@ class UsajobsClient(PooledClient):
             )
             pager.advance(fetched.control_numbers)
             yield fetched
+
+
+class _Held:
+    """A request slot (a semaphore, or none) that a fetch takes and lets go of."""
+
+    def __init__(self, slot: threading.Semaphore | None) -> None:
+        self.slot = slot
+        self.held = False
+
+    def take(self) -> None:
+        if self.slot is not None and not self.held:
+            self.slot.acquire()
+            self.held = True
+
+    def drop(self) -> None:
+        if self.slot is not None and self.held:
+            self.held = False
+            self.slot.release()
 
 
 def _body_sha256(response: httpx.Response) -> str | None:

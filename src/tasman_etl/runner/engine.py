@@ -21,8 +21,8 @@ Thread ownership, stated once for the whole engine:
 * Bounds: at most ``workers`` tasks are prepared at once and at most ``window.tasks`` are
   between intake and `finish`; intake also pauses while the packages between intake and
   `finish` weigh ``window.bytes`` or more (``size(package)``; one still being prepared
-  counts as much as the last package prepared). A package is released as soon as
-  `finish` returns.
+  counts as much as the last package prepared; ``held()`` adds what `finish` still holds,
+  pages handed to loaders). A package is released as soon as `finish` returns.
 * A `prepare` that raises hands its exception to `finish` (in order, as its result),
   which decides: record the page as failed and go on, or raise to end the command. An
   exception from `finish` or from the source sets ``stop`` (so workers that watch it
@@ -82,6 +82,7 @@ def execute(
     size: Callable[[R], int] = lambda _: 0,
     stop: threading.Event | None = None,
     idle: Callable[[], None] | None = None,
+    held: Callable[[], int] = lambda: 0,
 ) -> int:
     """Prepare every task of `source` on `workers` threads; finish each in order here.
 
@@ -96,7 +97,7 @@ def execute(
 
     def weight() -> int:
         nonlocal last_size
-        total = 0
+        total = held()
         for _, future in pending:
             if not future.done():
                 total += last_size

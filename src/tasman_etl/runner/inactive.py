@@ -111,7 +111,8 @@ def mark_inactive(
                 )
                 log.warning("inactive_guard", absent=absent, active=active, max_share=max_share)
                 return {"marked_inactive": 0, "inactive_guard": reason}
-            marked = conn.execute(_MARK, params).rowcount
+            # None absent (the usual case): the count said so, no second scan to mark none.
+            marked = conn.execute(_MARK, params).rowcount if absent else 0
     except psycopg.Error as exc:
         raise DatabaseError(f"marking inactive jobs after run {run_id} failed: {exc}") from exc
     log.info("jobs_marked_inactive", marked=marked, after_runs=after_runs)

@@ -45,12 +45,13 @@ from tasman_etl.runner.results import RunAborted, RunLockedError, RunResult
 __all__ = ["Run", "RunAborted", "RunLockedError", "RunResult"]
 
 log = structlog.get_logger(__name__)
+DqResults = Mapping[str, Any] | None
 _ping = database_errors("the database does not answer")(ping)
 
 HEARTBEAT_S = 30.0
 """How often a working run refreshes `ingest_run.heartbeat_at`."""
-WINDOW = Window(tasks=8, bytes=20 * 2**20)
-"""Pages between intake and load: at most 8, and about 20 MB of raw JSON (bench/README.md)."""
+WINDOW = Window(tasks=8, bytes=28 * 2**20)
+"""Pages from intake to the end of their load: 8 waiting, ~28 MB of raw JSON (bench/README.md)."""
 
 
 class Run:
@@ -180,6 +181,7 @@ class Run:
                 size=lambda pkg: pkg.nbytes,
                 stop=self.stop,
                 idle=self.beat,
+                held=lambda: self._queue.nbytes,
             )
         except BaseException:
             with contextlib.suppress(Exception):  # the first error is the one to report
@@ -285,9 +287,8 @@ class Run:
     def _load(self, pkg: Package) -> str:
         rows = pkg.rows
         assert rows is not None
-        # Earlier pages with these jobs (or texts of them) are loaded first.
         jobs = frozenset(rows.control_numbers).union(text[0] for text in rows.texts)
-        self._queue.settle(jobs)
+        self._queue.settle(jobs)  # earlier pages with these jobs (or their texts) load first
         stale = any(self.notes.written.get(cn, 0) > pkg.looked_up for cn in rows.unchanged)
         if stale and self._stages is not None:
             # Looked up before an earlier page of this run wrote some of these jobs: what
@@ -325,6 +326,7 @@ class Run:
             lambda conn: repo.load_page_rows(
                 conn, loading, record=record, seen_at=seen_at, extra_ledger=extra
             ),
+            pkg.nbytes,
         )
         return "loading"
 
@@ -346,12 +348,7 @@ class Run:
         self._page_done(pkg, "loaded" if loaded.error is None else "failed")
 
     def fail(
-        self,
-        record: repo.PageRecord,
-        error: str,
-        *,
-        status: str = "failed",
-        dq: Mapping[str, Any] | None = None,
+        self, record: repo.PageRecord, error: str, *, status: str = "failed", dq: DqResults = None
     ) -> None:
         """Record a page that could not be loaded (kept in bronze when it got there)."""
         self.notes.errors.append(error)

@@ -132,6 +132,7 @@ class _Handed(NamedTuple):
     page: Any
     jobs: frozenset[str]
     future: Future[Loaded[Any]]
+    nbytes: int
 
 
 class LoadQueue:
@@ -156,17 +157,22 @@ class LoadQueue:
         self._settle_one = settle
         self.size = max(1, size)
         self._handed: deque[_Handed] = deque()
+        self.nbytes = 0
+        """What the pages under way weigh (`put`'s ``nbytes``): the engine's window counts it."""
 
     def __len__(self) -> int:
         return len(self._handed)
 
-    def put(self, page: Any, jobs: frozenset[str], load: Callable[[Conn], Any]) -> None:
+    def put(
+        self, page: Any, jobs: frozenset[str], load: Callable[[Conn], Any], nbytes: int = 0
+    ) -> None:
         """Hand `page` over (its `load` runs on a loader thread), after room is made."""
         while len(self._handed) >= self.size:
             self._next()
         if self._loaders is None:
             self._loaders = self._make()
-        self._handed.append(_Handed(page, jobs, self._loaders.submit(load)))
+        self._handed.append(_Handed(page, jobs, self._loaders.submit(load), nbytes))
+        self.nbytes += nbytes
 
     def settle(self, jobs: frozenset[str] | set[str] | None = None) -> None:
         """Settle every page under way (with ``jobs``: until none of them shares one)."""
@@ -178,10 +184,12 @@ class LoadQueue:
     def close(self) -> None:
         """Close the loaders (pages still under way are waited for, not settled)."""
         self._handed.clear()
+        self.nbytes = 0
         if self._loaders is not None:
             self._loaders.close()
             self._loaders = None
 
     def _next(self) -> None:
         handed = self._handed.popleft()
+        self.nbytes -= handed.nbytes
         self._settle_one(handed.page, handed.future.result())

@@ -146,8 +146,8 @@ class Search:
         self.stages = run.stages(store, run_date, gate, note_captures=True, known=True)
         self.store = store
         self.requests = threading.BoundedSemaphore(max(1, opts.concurrency))
-        """At most `concurrency` pages being fetched at a time (their retries and backoff
-        waits included: during an outage the run backs off as a whole)."""
+        """At most `concurrency` requests in flight (`fetch_page`'s ``slot``: held through
+        retries and backoff waits, not while a body is hashed or decoded)."""
         self.prefetched: dict[tuple[str, int], Page] = {}
         """First pages fetched while planning (filled on the owner thread before a pump)."""
         self.empty: dict[str, int] = {}
@@ -264,14 +264,14 @@ class Search:
             page = self.prefetched.pop((part.key or "", number), None)
             if page is None:
                 started = time.perf_counter()
-                with self.requests:
-                    page = self.client.fetch_page(
-                        part.query,
-                        number,
-                        part=part.key,
-                        results_per_page=self.opts.results_per_page,
-                        trusted=self._trusted,
-                    )
+                page = self.client.fetch_page(
+                    part.query,
+                    number,
+                    part=part.key,
+                    results_per_page=self.opts.results_per_page,
+                    trusted=self._trusted,
+                    slot=self.requests,
+                )
                 pkg.time("fetch", started)
             pkg.src = _source(page, part.pages)
             pkg.seen_at = page.received_at
@@ -354,10 +354,10 @@ class Search:
         """Read page 1 of a loaded partition again: ``(that page, why the rows moved)``."""
         key = part.key or ""
         try:
-            with self.requests:
-                reread = self.client.fetch_page(
-                    part.query, 1, part=next_key, results_per_page=self.opts.results_per_page
-                )
+            rpp, slot = self.opts.results_per_page, self.requests
+            reread = self.client.fetch_page(
+                part.query, 1, part=next_key, results_per_page=rpp, slot=slot
+            )
             total = reread.count_all
             ids = set(reread.control_numbers)
         except RunAborted:

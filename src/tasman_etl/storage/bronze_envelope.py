@@ -140,7 +140,7 @@ def build_envelope(
             tail = b'},"ingest":' + _dumps(ingest) + b"}"
         except (TypeError, ValueError) as exc:
             raise ValueError(f"envelope is not JSON-serialisable: {exc}") from None
-        return _gzip(head + payload_bytes.strip() + tail)
+        return _gzip(b"".join((head, payload_bytes.strip(), tail)))  # one copy, not two
     try:
         parsed = json.loads(payload_bytes, parse_constant=_reject_constant)
     except (ValueError, TypeError) as exc:  # JSONDecodeError and UnicodeDecodeError included
@@ -171,6 +171,8 @@ def _spliceable(payload_bytes: bytes) -> bool:
     """
     if not payload_bytes.lstrip().startswith(b"{"):
         return False
+    if payload_bytes.isascii():  # UTF-8 without decoding a copy of the page
+        return True
     try:
         payload_bytes.decode("utf-8")
     except UnicodeDecodeError:

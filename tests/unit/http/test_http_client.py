@@ -723,3 +723,67 @@ def test_client_context_manager_closes() -> None:
         assert entered is client
     with pytest.raises(RuntimeError):
         client._http.get("https://data.usajobs.gov/api/search")
+
+
+# ----------------------------------------------------------------------------- request slot
+
+
+def _free(slot: threading.Semaphore) -> bool:
+    """Whether `slot` can be taken right now (it is given back at once)."""
+    if slot.acquire(blocking=False):
+        slot.release()
+        return True
+    return False
+
+
+def test_the_request_slot_is_let_go_while_a_body_is_hashed_and_checked() -> None:
+    slot = threading.BoundedSemaphore(1)
+    during: list[bool] = []
+    handler, _ = scripted(ok(["1", "2"]))
+    client, _ = make_client(handler)
+
+    def trusted(digest: str) -> bool:
+        during.append(_free(slot))  # another fetcher could send its request now
+        return False
+
+    page = client.fetch_page(QUERY, 1, trusted=trusted, slot=slot)
+    assert page.control_numbers == ["1", "2"]
+    assert during == [True]
+    assert _free(slot)
+
+
+class SlotClock(FakeClock):
+    """A fake clock whose sleeps note whether `slot` was held meanwhile."""
+
+    def __init__(self, slot: threading.Semaphore) -> None:
+        super().__init__()
+        self.slot = slot
+        self.held: list[bool] = []
+
+    def sleep(self, seconds: float) -> None:
+        self.held.append(not _free(self.slot))
+        super().sleep(seconds)
+
+
+def test_the_request_slot_is_held_through_backoff_waits() -> None:
+    slot = threading.BoundedSemaphore(1)
+    not_json = httpx.Response(
+        200, content=b"<html>busy</html>", headers={"Content-Type": "text/html"}
+    )
+    handler, seen = scripted(httpx.Response(503), not_json, ok(["7"]))
+    clock = SlotClock(slot)
+    client, _ = make_client(handler, clock)
+    page = client.fetch_page(QUERY, 1, slot=slot)
+    assert page.control_numbers == ["7"]
+    assert len(seen) == 3
+    assert clock.held == [True, True]  # after the 503, and after the body that is not JSON
+    assert _free(slot)
+
+
+def test_the_request_slot_is_given_back_when_a_fetch_fails() -> None:
+    slot = threading.BoundedSemaphore(1)
+    handler, _ = scripted(httpx.Response(401))
+    client, _ = make_client(handler)
+    with pytest.raises(AuthError):
+        client.fetch_page(QUERY, 1, slot=slot)
+    assert _free(slot)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import gzip
 import json
@@ -10,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import psycopg
+import pytest
 
 from factories import page_record, search_item, search_page
 from tasman_etl.runner.load import load_paths
@@ -266,53 +268,34 @@ def test_bronze_objects_are_written_and_readable(
     assert row[1] == envelope.ingest["sha256"]
 
 
+@pytest.mark.parametrize("outer", [False, True], ids=["own-transaction", "in-a-transaction"])
 def test_rows_believed_new_but_already_stored_fall_back_to_the_upsert(
-    conn: psycopg.Connection[Any],
+    conn: psycopg.Connection[Any], outer: bool
 ) -> None:
+    """In its own transaction the page is loaded again as an upsert; inside another one
+    (which it cannot redo) its new jobs' COPY falls back in a savepoint."""
     from datetime import UTC, datetime
 
     from tasman_etl.db.repository import load_page_rows, start_run
     from tasman_etl.transform import transform_page
 
     start_run(conn, "r1", command="test", params={}, scope_hash=None, code_version="0")
-    first = transform_page([_item("500000001"), _item("500000002")])
-    record = page_record(source=None)
-    counts = load_page_rows(conn, first, record=record, seen_at=datetime.now(UTC))
-    assert (counts.inserted, counts.updated, counts.unchanged) == (2, 0, 0)
-    # another writer got there first: these rows are marked new but the jobs exist
-    again = transform_page([_item("500000001", PositionTitle="Changed"), _item("500000002")])
-    assert again.new == {"500000001", "500000002"}
-    record2 = page_record(page=2, source=None)
-    counts = load_page_rows(conn, again, record=record2, seen_at=datetime.now(UTC))
-    assert (counts.inserted, counts.updated, counts.unchanged) == (0, 1, 1)
-    titles = dict(conn.execute("SELECT control_number, position_title FROM job").fetchall())
-    assert titles == {"500000001": "Changed", "500000002": "Data Engineer"}
-    versions = conn.execute("SELECT count(*) FROM job_version").fetchone()
-    assert versions == (3,)
-
-
-def test_inside_an_outer_transaction_rows_believed_new_fall_back_in_a_savepoint(
-    conn: psycopg.Connection[Any],
-) -> None:
-    """Not the page's own transaction: the fallback cannot redo it, a savepoint does."""
-    from datetime import UTC, datetime
-
-    from tasman_etl.db.repository import load_page_rows, start_run
-    from tasman_etl.transform import transform_page
-
-    start_run(conn, "r1", command="test", params={}, scope_hash=None, code_version="0")
-    with conn.transaction():
+    with conn.transaction() if outer else contextlib.nullcontext():
         first = transform_page([_item("500000001"), _item("500000002")])
         record = page_record(source=None)
         counts = load_page_rows(conn, first, record=record, seen_at=datetime.now(UTC))
         assert (counts.inserted, counts.updated, counts.unchanged) == (2, 0, 0)
-        # the first page's staging tables still exist here: the second load drops them
+        # another writer got there first: these rows are marked new but the jobs exist
+        # (in a transaction, the first page's staging tables still exist too)
         again = transform_page([_item("500000001", PositionTitle="Changed"), _item("500000002")])
+        assert again.new == {"500000001", "500000002"}
         record2 = page_record(page=2, source=None)
         counts = load_page_rows(conn, again, record=record2, seen_at=datetime.now(UTC))
         assert (counts.inserted, counts.updated, counts.unchanged) == (0, 1, 1)
     titles = dict(conn.execute("SELECT control_number, position_title FROM job").fetchall())
     assert titles == {"500000001": "Changed", "500000002": "Data Engineer"}
+    versions = conn.execute("SELECT count(*) FROM job_version").fetchone()
+    assert versions == (3,)
     pages = conn.execute("SELECT page, status FROM ingest_page ORDER BY page").fetchall()
     assert pages == [(1, "loaded"), (2, "loaded")]
 

@@ -256,7 +256,7 @@ class Run:
             return
         status = "failed"
         try:
-            if done.error is not None or pkg.rejected is not None or pkg.rows is None:
+            if done.error is not None or pkg.rejected is not None:
                 self._queue.settle()  # outcomes are settled in page order
             if done.error is not None:
                 # The traceback would keep the worker's frames (a page's body) alive.
@@ -318,13 +318,12 @@ class Run:
             "dq": {"results": results} if results is not None else known_dq,
             "items_digest": pkg.items_digest,
         }
-        record, seen_at, loading = pkg.record, pkg.seen_at, rows
         pkg.rows = rows  # what `_settle_load` reports
         self._queue.put(
             pkg,
             jobs,
             lambda conn: repo.load_page_rows(
-                conn, loading, record=record, seen_at=seen_at, extra_ledger=extra
+                conn, rows, record=pkg.record, seen_at=pkg.seen_at, extra_ledger=extra
             ),
             pkg.nbytes,
         )
